@@ -1,0 +1,43 @@
+"""Write stored recordings back to files, byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from inspector.models import Blob, LegacyIndex
+
+
+def export_to(out: Path, filters: dict[str, Any], overwrite: bool) -> tuple[int, int]:
+    """Write the selected recordings under `out`; returns (written, already identical)."""
+    written = skipped = 0
+    recordings = {f"recording__{key}": value for key, value in filters.items()}
+    blobs = (
+        Blob.objects.filter(**recordings)
+        .values_list("recording__path", "data")
+        .order_by("recording__path")
+    )
+    # iterator(): a few files' bytes in memory at a time, not the whole selection.
+    for rel, data in blobs.iterator(chunk_size=50):
+        done = write(out, rel, bytes(data), overwrite)
+        written, skipped = written + done, skipped + (not done)
+    index_filters = {k: v for k, v in filters.items() if k in ("root__path", "path__startswith")}
+    if set(filters) <= set(index_filters):
+        for rel, data in LegacyIndex.objects.filter(**index_filters).values_list("path", "data"):
+            done = write(out, rel, bytes(data), overwrite)
+            written, skipped = written + done, skipped + (not done)
+    return written, skipped
+
+
+def write(out: Path, rel: str, data: bytes, overwrite: bool) -> bool:
+    target = out / rel
+    if not target.resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"{rel}: path leaves the export folder")
+    if target.exists():
+        if target.read_bytes() == data:
+            return False
+        if not overwrite:
+            raise FileExistsError(0, "exists", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return True

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from inspector.importer import import_paths
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+@pytest.fixture
+def imported(transactional_db) -> None:
+    report = import_paths([FIXTURES], max_bytes=64 * 1024 * 1024)
+    assert report.failed == 0
+
+
+def test_it_lists_recordings_and_downloads_the_original(live_server, page: Page, imported):
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live_server.url)
+    expect(page.locator("h1")).to_contain_text("Recordings")
+    link = page.locator("table.list a[href$='.json']").first
+    href = link.get_attribute("href")
+    response = page.request.get(live_server.url + href)
+    assert response.headers["content-type"] == "application/json"
+    assert response.body() == (FIXTURES / href.removeprefix("/r/")).read_bytes()
+    assert errors == []

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+# Playwright's sync API keeps an event loop marked running on the main thread; Django must be
+# told that synchronous database access there is fine, before it loads.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = Path(os.environ.get("INSPECTOR_CORPUS", ROOT.parent / "shared" / "corpus"))
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(available: bool, what: str) -> None:
+    """Fail under CI, where everything must be there; skip with the reason elsewhere."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing, and CI must run every test")
+    pytest.skip(f"{what} is missing")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus of real recordings, read in place (never copied into the repo)."""
+    need((CORPUS / "recordings").is_dir(), f"the shared corpus ({CORPUS})")
+    return CORPUS / "recordings"
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus: Path) -> list[dict[str, str]]:
+    with open(corpus.parent / "MANIFEST.tsv", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    need(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM}; make test installs it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,355 @@
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from django.core.management import call_command
+
+from inspector import parsing
+from inspector.importer import import_paths
+from inspector.models import (
+    Blob,
+    ImportFailure,
+    LegacyIndex,
+    Message,
+    Recording,
+    Stream,
+    ToolCall,
+)
+
+MAX = 64 * 1024 * 1024
+
+GOOD = {
+    "test_id": "tests/integration/inference/test_chat.py::TestChat::test_hello[txt=openai/gpt-4o]",
+    "request": {
+        "method": "POST",
+        "url": "https://api.openai.com/v1/chat/completions",
+        "headers": {},
+        "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]},
+        "endpoint": "/v1/chat/completions",
+        "model": "gpt-4o",
+    },
+    "response": {
+        "body": {
+            "__type__": "openai.types.chat.chat_completion.ChatCompletion",
+            "__data__": {
+                "choices": [
+                    {
+                        "finish_reason": "stop",
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "Hi there"},
+                    }
+                ],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+            },
+        },
+        "is_streaming": False,
+    },
+}
+
+
+def write(path: Path, document: object | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (
+        document
+        if isinstance(document, bytes)
+        else orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    )
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    write(tmp_path / "inference" / "recordings" / ("a" * 64 + ".json"), GOOD)
+    return tmp_path
+
+
+@pytest.mark.django_db
+@pytest.mark.corpus
+def test_it_imports_the_whole_corpus_as_the_manifest_describes(corpus, manifest):
+    report = import_paths([corpus], max_bytes=MAX)
+    assert (report.failed, report.failures) == (0, [])
+
+    rows = [row for row in manifest if row["path"].endswith(".json")]
+    assert report.imported == len(rows) == Recording.objects.count()
+    stored = {
+        r["path"]: (r["endpoint"], r["is_streaming"], r["chunk_count"], r["model"])
+        for r in Recording.objects.values(
+            "path", "endpoint", "is_streaming", "chunk_count", "model"
+        )
+    }
+    expected = {
+        row["path"].removeprefix("recordings/"): (
+            row["endpoint"],
+            row["is_streaming"] == "true",
+            int(row["chunks"]),
+            row["model"],
+        )
+        for row in rows
+    }
+    assert stored == expected
+    # Both legacy index.sqlite files are kept, with their rows.
+    indexes = [
+        row["path"].removeprefix("recordings/") for row in manifest if row["kind"] == "legacy_index"
+    ]
+    assert sorted(LegacyIndex.objects.values_list("path", flat=True)) == sorted(indexes)
+    legacy = Recording.objects.filter(path="legacy/responses/3c3f13cb7794.json").get()
+    assert legacy.legacy
+    assert legacy.has_timing
+    assert legacy.legacy_request_hash.startswith("3c3f13cb7794")
+    assert legacy.legacy_timestamp
+
+
+@pytest.mark.django_db
+@pytest.mark.corpus
+def test_it_keeps_every_streamed_tool_call_of_the_corpus_as_valid_json(corpus):
+    import_paths([corpus], max_bytes=MAX)
+    calls = ToolCall.objects.filter(recording__is_streaming=True, message_index=None)
+    assert calls.count() > 10
+    invalid = [
+        (c.recording.path, c.name, c.arguments)
+        for c in calls
+        if not c.arguments_valid or not parsing.arguments_parse(c.arguments)
+    ]
+    assert invalid == []
+
+
+@pytest.mark.django_db
+@pytest.mark.corpus
+def test_it_reassembles_the_seed_recordings(corpus):
+    import_paths([corpus / "responses"], max_bytes=MAX)
+    texts = dict(
+        Recording.objects.filter(file_name__regex=r"^(f2d3e4a2f61f|3dec1b35f0f0)").values_list(
+            "request_hash", "response_text"
+        )
+    )
+    assert {k[:12]: v for k, v in texts.items()} == {
+        "f2d3e4a2f61f": "Currently, it is raining in San Francisco, while Los Angeles is "
+        "experiencing cloudy weather. So, Los Angeles has better weather at the moment.",
+        "3dec1b35f0f0": "The boiling point recorded in the 'boiling_point' experiment is 100°C.",
+    }
+
+
+@pytest.mark.django_db
+def test_it_mirrors_a_recording_in_the_models(tree):
+    report = import_paths([tree], max_bytes=MAX)
+    assert report.line() == "imported 1, updated 0, unchanged 0, missing 0, failed 0"
+    rec = Recording.objects.get()
+    assert {
+        "path": rec.path,
+        "suite": rec.suite,
+        "test_file": rec.test_file,
+        "test_class": rec.test_class,
+        "test_function": rec.test_function,
+        "test_params": rec.test_params,
+        "kind": rec.kind,
+        "provider": rec.provider,
+        "endpoint": rec.endpoint,
+        "model": rec.model,
+        "response_text": rec.response_text,
+        "finish_reason": rec.finish_reason,
+        "total_tokens": rec.total_tokens,
+        "request_hash": rec.request_hash,
+    } == {
+        "path": "inference/recordings/" + "a" * 64 + ".json",
+        "suite": "inference",
+        "test_file": "tests/integration/inference/test_chat.py",
+        "test_class": "TestChat",
+        "test_function": "test_hello",
+        "test_params": "txt=openai/gpt-4o",
+        "kind": "inference",
+        "provider": "https://api.openai.com",
+        "endpoint": "/v1/chat/completions",
+        "model": "gpt-4o",
+        "response_text": "Hi there",
+        "finish_reason": "stop",
+        "total_tokens": 5,
+        "request_hash": "a" * 64,
+    }
+    assert list(Message.objects.values_list("role", "text")) == [("user", "Hello")]
+    path = tree / rec.path
+    assert bytes(Blob.objects.get().data) == path.read_bytes()
+    assert rec.size == path.stat().st_size
+    assert rec.mtime_ns == path.stat().st_mtime_ns
+
+
+@pytest.mark.django_db
+def test_it_skips_unchanged_files_and_updates_changed_ones_in_place(tree):
+    import_paths([tree], max_bytes=MAX)
+    first = Recording.objects.get()
+    assert import_paths([tree], max_bytes=MAX).line() == (
+        "imported 0, updated 0, unchanged 1, missing 0, failed 0"
+    )
+    changed = {**GOOD, "test_id": "tests/t.py::test_renamed"}
+    path = write(tree / first.path, changed)
+    os.utime(path, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
+    assert import_paths([tree], max_bytes=MAX).line() == (
+        "imported 0, updated 1, unchanged 0, missing 0, failed 0"
+    )
+    again = Recording.objects.get()
+    assert (again.pk, again.path, again.test_function) == (first.pk, first.path, "test_renamed")
+    assert bytes(Blob.objects.get().data) == path.read_bytes()
+    assert Message.objects.count() == 1  # children replaced, not duplicated
+    # Touched but identical bytes: unchanged, and the new mtime remembered.
+    os.utime(path, ns=(again.mtime_ns + 10**9, again.mtime_ns + 10**9))
+    assert import_paths([tree], max_bytes=MAX).unchanged == 1
+    assert Recording.objects.get().mtime_ns == path.stat().st_mtime_ns
+
+
+@pytest.mark.django_db
+def test_it_marks_vanished_files_missing_and_prunes_only_when_asked(tree):
+    extra = write(tree / "agents" / "recordings" / ("b" * 64 + ".json"), GOOD)
+    import_paths([tree], max_bytes=MAX)
+    extra.unlink()
+    assert import_paths([tree], max_bytes=MAX).line() == (
+        "imported 0, updated 0, unchanged 1, missing 1, failed 0"
+    )
+    assert Recording.objects.filter(missing=True).count() == 1
+    assert Recording.objects.count() == 2
+    report = import_paths([tree], max_bytes=MAX, prune=True)
+    assert (report.missing, report.pruned, Recording.objects.count()) == (1, 1, 1)
+    # A file that comes back is no longer missing.
+    write(extra, GOOD)
+    assert import_paths([tree], max_bytes=MAX).imported == 1
+
+
+BAD_FILES: dict[str, bytes] = {
+    "empty.json": b"",
+    "truncated.json": b'{"request": {"method": "POST", "url": "http://x',
+    "malformed.json": b'{"request": {} "response": {}}',
+    "array.json": b"[1, 2, 3]",
+    "no_request.json": b'{"response": {"body": null}}',
+    "no_response.json": b'{"request": {"method": "POST"}}',
+    "latin1.json": b'{"request": {"x": "caf\xe9"}, "response": {}}',
+    "deep.json": b"[" * 1500 + b"]" * 1500,
+    "large.json": b'{"request": {}, "response": {"body": "' + b"x" * 4096 + b'"}}',
+}
+
+REASONS = {
+    "empty.json": "empty file",
+    "truncated.json": "truncated JSON (ends early at line 1 column 48)",
+    "malformed.json": "malformed JSON (unexpected character, expected ',' or '}' at line 1 "
+    "column 16)",
+    "array.json": "wrong top-level type: expected an object, found an array",
+    "no_request.json": "missing request",
+    "no_response.json": "missing response",
+    "latin1.json": "not UTF-8 (byte 22 is not valid UTF-8)",
+    "deep.json": "nesting too deep (more than 1024 levels)",
+    "large.json": "larger than --max-bytes (4137 > 4096 bytes)",
+}
+
+
+@pytest.mark.django_db
+def test_it_reports_each_bad_file_and_still_imports_the_good_one(tree, capsys):
+    bad = tree / "bad" / "recordings"
+    for name, data in BAD_FILES.items():
+        write(bad / name, data)
+    unreadable = write(bad / "unreadable.json", orjson.dumps(GOOD))
+    unreadable.chmod(0)
+    is_root = os.geteuid() == 0  # root reads anything: make the file a dangling link instead
+    if is_root:
+        unreadable.unlink()
+        unreadable.symlink_to(bad / "nowhere.json")
+
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("import_recordings", str(tree), "--max-bytes", "4096")
+    assert exit_status.value.code == 1
+
+    out, err = capsys.readouterr()
+    assert out.strip() == "imported 1, updated 0, unchanged 0, missing 0, failed 10"
+    expected = {f"bad/recordings/{name}": reason for name, reason in REASONS.items()}
+    expected["bad/recordings/unreadable.json"] = (
+        "unreadable (No such file or directory)" if is_root else "unreadable (Permission denied)"
+    )
+    lines = dict(line.split(": ", 1) for line in err.strip().splitlines())
+    assert lines == expected
+    assert dict(ImportFailure.objects.values_list("path", "reason")) == expected
+    assert Recording.objects.count() == 1
+
+    # Mend one file: its error goes away on the next import.
+    write(bad / "empty.json", GOOD)
+    with pytest.raises(SystemExit):
+        call_command("import_recordings", str(tree), "--max-bytes", "4096")
+    assert not ImportFailure.objects.filter(path="bad/recordings/empty.json").exists()
+    assert Recording.objects.filter(path="bad/recordings/empty.json").exists()
+
+
+@pytest.mark.django_db
+def test_it_exits_zero_and_says_so_when_nothing_changed(tree, capsys):
+    call_command("import_recordings", str(tree))
+    call_command("import_recordings", str(tree))
+    out, _ = capsys.readouterr()
+    assert out.splitlines() == [
+        "imported 1, updated 0, unchanged 0, missing 0, failed 0",
+        "imported 0, updated 0, unchanged 1, missing 0, failed 0",
+    ]
+
+
+@pytest.mark.django_db
+def test_it_imports_a_single_file_under_its_known_root(tree):
+    import_paths([tree], max_bytes=MAX)
+    single = write(tree / "inference" / "recordings" / ("c" * 64 + ".json"), GOOD)
+    import_paths([single], max_bytes=MAX)
+    assert sorted(Recording.objects.values_list("path", flat=True)) == [
+        "inference/recordings/" + "a" * 64 + ".json",
+        "inference/recordings/" + "c" * 64 + ".json",
+    ]
+
+
+@pytest.mark.django_db
+def test_it_survives_symlink_loops(tree):
+    (tree / "inference" / "loop").symlink_to(tree)
+    report = import_paths([tree], max_bytes=MAX)
+    assert (report.imported, report.failed) == (1, 0)
+
+
+@pytest.mark.django_db
+def test_it_stores_text_postgres_cannot_hold_and_keeps_the_bytes(tree):
+    nul = {**GOOD, "test_id": "t.py::test_nul\u0000"}
+    path = write(tree / "x" / "recordings" / "nul.json", nul)
+    import_paths([tree], max_bytes=MAX)
+    rec = Recording.objects.get(path="x/recordings/nul.json")
+    assert rec.test_id == "t.py::test_nul\ufffd"
+    assert bytes(Blob.objects.get(recording=rec).data) == path.read_bytes()
+
+
+@pytest.mark.django_db
+def test_it_keeps_chunks_compactly_in_order(tmp_path):
+    stream = {
+        **GOOD,
+        "response": {
+            "is_streaming": True,
+            "body": [
+                {
+                    "__type__": "x.ChatCompletionChunk",
+                    "__data__": {"choices": [{"index": 0, "delta": {"content": word}}]},
+                }
+                for word in ("Hel", "lo", "!")
+            ],
+        },
+    }
+    write(tmp_path / "s" / "recordings" / "s.json", stream)
+    import_paths([tmp_path], max_bytes=MAX)
+    chunks = Stream.objects.get().chunks
+    assert [c["content"] for c in chunks] == ["Hel", "lo", "!"]
+    assert Recording.objects.get().response_text == "Hello!"
+
+
+@pytest.mark.django_db
+def test_it_imports_every_fixture_without_failure():
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    report = import_paths([fixtures], max_bytes=MAX)
+    assert report.failed == 0, report.failures
+    kinds = Counter(Recording.objects.values_list("kind", flat=True))
+    assert set(kinds) == {"inference", "http_passthrough", "tool_invoke", "file_processor"}
+    assert Recording.objects.filter(is_streaming=True).exists()
+    assert Recording.objects.filter(legacy=True, has_timing=True).exists()
+    assert Recording.objects.filter(is_exception=True).exists()
+    assert Recording.objects.filter(embedding_dims__gt=0).exists()
+    assert Recording.objects.exclude(listed_models=[]).exists()
+    assert Message.objects.filter(image_count__gt=0).exists()
+    assert ToolCall.objects.filter(answered_by__isnull=False).exists()
