@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "inspector.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "inspector.urls"

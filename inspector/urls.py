@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inspector import views
+from inspector.views import listing, recording
 
 urlpatterns = [
-    path("", views.index, name="inspector-index"),
-    path("r/<path:path>", views.recording, name="inspector-recording"),
+    path("", listing.index, name="index"),
+    path("recordings.json", listing.recordings_json, name="recordings-json"),
+    path("test", listing.by_test, name="by-test"),
+    path("errors", listing.import_errors, name="import-errors"),
+    path("r/<path:path>", recording.recording, name="recording"),
 ]

@@ -54,3 +54,19 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture
+def fixture_recordings(db) -> None:
+    """The demo recordings of fixtures/, imported."""
+    from inspector.importer import import_paths
+
+    report = import_paths([FIXTURES], max_bytes=64 * 1024 * 1024)
+    assert report.failed == 0, report.failures
+
+
+@pytest.fixture
+def client(client):
+    """Django's test client, as a browser on this machine would reach the server."""
+    client.defaults["HTTP_HOST"] = "127.0.0.1"
+    return client

@@ -21,9 +21,9 @@ def test_it_lists_recordings_and_downloads_the_original(live_server, page: Page,
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(live_server.url)
     expect(page.locator("h1")).to_contain_text("Recordings")
-    link = page.locator("table.list a[href$='.json']").first
-    href = link.get_attribute("href")
-    response = page.request.get(live_server.url + href)
+    page_url = page.locator("#recording-list tbody tr").first.get_attribute("data-href")
+    raw = page_url.split("?")[0] + ".json"
+    response = page.request.get(live_server.url + raw)
     assert response.headers["content-type"] == "application/json"
-    assert response.body() == (FIXTURES / href.removeprefix("/r/")).read_bytes()
+    assert response.body() == (FIXTURES / raw.removeprefix("/r/")).read_bytes()
     assert errors == []

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from inspector.models import Recording
+
+# _sort keys users may ask for, and the ORM ordering each means (id breaks ties, so pages are
+# stable). "-" in front reverses.
+SORTS = {
+    "imported": ("imported", "id"),
+    "test": ("test_id", "id"),
+    "suite": ("suite", "id"),
+    "endpoint": ("endpoint", "id"),
+    "model": ("model", "id"),
+    "provider": ("provider", "id"),
+    "tokens": ("total_tokens", "id"),
+    "size": ("size", "id"),
+    "chunks": ("chunk_count", "id"),
+    "calls": ("tool_call_count", "id"),
+}
+DEFAULT_SORT = "-imported"
+DEFAULT_SIZE = 50
+MAX_SIZE = 500
+
+YES_NO = [("", "any"), ("yes", "yes"), ("no", "no")]
+STATUSES = [("", "any"), ("ok", "ok"), ("exception", "exception"), ("missing", "missing")]
+
+# Facets: the field each narrows, shown with counts of the current selection.
+FACETS = {
+    "suite": "suite",
+    "file": "test_file",
+    "endpoint": "endpoint",
+    "model": "model",
+    "provider": "provider",
+}
+FLAG_FACETS = {
+    "streaming": Q(is_streaming=True),
+    "tools": Q(tool_call_count__gt=0),
+    "exception": Q(is_exception=True),
+}
+
+
+def sort_choices() -> list[tuple[str, str]]:
+    return [(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS]
+
+
+class RecordingFilter(forms.Form):
+    """The list's state: search words, facet values, sort, page. Every field is optional and
+    every value is validated, so a bad query string is a 400, never a 500."""
+
+    q = forms.CharField(required=False, max_length=500, strip=True)
+    suite = forms.CharField(required=False, max_length=1000)
+    file = forms.CharField(required=False, max_length=1000)
+    endpoint = forms.CharField(required=False, max_length=1000)
+    model = forms.CharField(required=False, max_length=1000)
+    provider = forms.CharField(required=False, max_length=1000)
+    streaming = forms.ChoiceField(required=False, choices=YES_NO)
+    tools = forms.ChoiceField(required=False, choices=YES_NO)
+    exception = forms.ChoiceField(required=False, choices=YES_NO)
+    status = forms.ChoiceField(required=False, choices=STATUSES)
+    _sort = forms.ChoiceField(required=False, choices=sort_choices)
+    _size = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIZE)
+    _next = forms.IntegerField(required=False, min_value=0)
+
+    @property
+    def sort(self) -> str:
+        return self.cleaned_data.get("_sort") or DEFAULT_SORT
+
+    @property
+    def size(self) -> int:
+        return self.cleaned_data.get("_size") or DEFAULT_SIZE
+
+    @property
+    def offset(self) -> int:
+        return self.cleaned_data.get("_next") or 0
+
+    @property
+    def words(self) -> list[str]:
+        return (self.cleaned_data.get("q") or "").split()
+
+    def state(self, **changes: Any) -> dict[str, Any]:
+        """The non-empty parameters of this state, with `changes` applied."""
+        values = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        values.pop("_next", None)
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    def query_string(self, **changes: Any) -> str:
+        state = self.state(**changes)
+        return f"?{urlencode(state)}" if state else "?"
+
+    def filtered(self, *, skip: str | None = None) -> QuerySet[Recording]:
+        """Recordings matching every criterion (but `skip`, for that facet's own counts)."""
+        data = self.cleaned_data
+        qs = Recording.objects.all()
+        for word in self.words:
+            # Case-insensitive substring of the test id, or of the path (file name, hash).
+            qs = qs.filter(Q(test_id__icontains=word) | Q(path__icontains=word))
+        for name, column in FACETS.items():
+            if name != skip and data.get(name):
+                qs = qs.filter(**{column: data[name]})
+        for name, condition in FLAG_FACETS.items():
+            if name != skip and data.get(name):
+                qs = qs.filter(condition if data[name] == "yes" else ~condition)
+        status = data.get("status")
+        if status == "ok":
+            qs = qs.filter(is_exception=False, missing=False)
+        elif status == "exception":
+            qs = qs.filter(is_exception=True)
+        elif status == "missing":
+            qs = qs.filter(missing=True)
+        return qs
+
+    def ordered(self, qs: QuerySet[Recording]) -> QuerySet[Recording]:
+        key = self.sort
+        descending = key.startswith("-")
+        fields = SORTS[key.lstrip("-")]
+        return qs.order_by(*(f"-{f}" if descending else f for f in fields))

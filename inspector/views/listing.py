@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from inspector.forms import FACETS, FLAG_FACETS, SORTS, RecordingFilter
+from inspector.models import ImportFailure, Message, Recording, ToolCall
+from inspector.views.common import bad_request, page_path
+
+# Columns the list shows; everything else (and above all the stored bytes) stays unread.
+LIST_COLUMNS = (
+    "path", "file_name", "test_id", "test_file", "test_class", "test_function", "test_params",
+    "suite", "kind", "endpoint", "model", "provider", "is_streaming", "tool_call_count",
+    "total_tokens", "size", "is_exception", "missing", "chunk_count", "imported",
+)  # fmt: skip
+FACET_LIMIT = 12
+
+
+def select(form: RecordingFilter) -> tuple[list[Recording], int | None]:
+    """One page of the matching recordings and the offset of the next page, found by fetching
+    one row more than shown instead of counting."""
+    qs = form.ordered(form.filtered()).only(*LIST_COLUMNS)
+    rows = list(qs[form.offset : form.offset + form.size + 1])
+    more = len(rows) > form.size
+    return rows[: form.size], (form.offset + form.size if more else None)
+
+
+def facets(form: RecordingFilter) -> list[dict[str, Any]]:
+    """Each facet's values with counts, over the selection as narrowed by the other facets."""
+    found = []
+    for name, column in FACETS.items():
+        chosen = form.cleaned_data.get(name) or ""
+        values = (
+            form.filtered(skip=name)
+            .exclude(**{column: ""})
+            .values(column)
+            .annotate(n=Count("id"))
+            .order_by("-n", column)[:FACET_LIMIT]
+        )
+        options = [
+            {
+                "value": v[column],
+                "label": short_label(name, v[column]),
+                "count": v["n"],
+                "chosen": v[column] == chosen,
+                "url": form.query_string(**{name: "" if v[column] == chosen else v[column]}),
+            }
+            for v in values
+        ]
+        if chosen and not any(o["chosen"] for o in options):
+            options.insert(
+                0,
+                {
+                    "value": chosen,
+                    "label": short_label(name, chosen),
+                    "count": None,
+                    "chosen": True,
+                    "url": form.query_string(**{name: ""}),
+                },
+            )
+        found.append({"name": name, "options": options})
+    for name, condition in FLAG_FACETS.items():
+        chosen = form.cleaned_data.get(name) or ""
+        counts = form.filtered(skip=name).aggregate(
+            yes=Count("id", filter=condition), no=Count("id", filter=~condition)
+        )
+        options = [
+            {
+                "value": value,
+                "label": value,
+                "count": counts[value],
+                "chosen": chosen == value,
+                "url": form.query_string(**{name: "" if chosen == value else value}),
+            }
+            for value in ("yes", "no")
+        ]
+        found.append({"name": name, "options": options})
+    return found
+
+
+def short_label(facet: str, value: str) -> str:
+    """Test files are long paths; their last part tells them apart (the full one is a tooltip)."""
+    return value.rsplit("/", 1)[-1] if facet == "file" else value
+
+
+def as_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "path": recording.path,
+        "url": page_path(recording.path),
+        "raw_url": f"/r/{recording.path}",
+        "test_id": recording.test_id,
+        "suite": recording.suite,
+        "kind": recording.kind,
+        "endpoint": recording.endpoint,
+        "model": recording.model,
+        "provider": recording.provider,
+        "streaming": recording.is_streaming,
+        "tool_calls": recording.tool_call_count,
+        "tokens": recording.total_tokens,
+        "size": recording.size,
+        "status": status_of(recording),
+    }
+
+
+def status_of(recording: Recording) -> str:
+    if recording.missing:
+        return "missing"
+    return "exception" if recording.is_exception else "ok"
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def index(request: HttpRequest) -> HttpResponse:
+    form = RecordingFilter(request.GET)
+    if not form.is_valid():
+        return bad_request(request, form)
+    rows, next_offset = select(form)
+    ctx = {
+        "form": form,
+        "rows": rows,
+        "next_url": form.query_string(_next=next_offset) if next_offset is not None else None,
+        "prev_url": form.query_string(_next=max(form.offset - form.size, 0))
+        if form.offset
+        else None,
+        "first": form.offset + 1,
+        "last": form.offset + len(rows),
+        "sort": form.sort,
+        "sorts": {key: sort_link(form, key) for key in SORTS},
+        "from_state": form.query_string(_next=form.offset or None).removeprefix("?"),
+    }
+    if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
+        ctx["facets"] = facets(form)
+        return render(request, "inspector/index.html#results", ctx)
+    ctx["facets"] = facets(form)
+    ctx["failure_count"] = ImportFailure.objects.count()
+    return render(request, "inspector/index.html", ctx)
+
+
+def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
+    current = form.sort
+    if current == key:
+        return {"url": form.query_string(_sort=f"-{key}"), "arrow": "▲"}
+    if current == f"-{key}":
+        return {"url": form.query_string(_sort=key), "arrow": "▼"}
+    return {"url": form.query_string(_sort=key), "arrow": ""}
+
+
+@require_GET
+def recordings_json(request: HttpRequest) -> HttpResponse:
+    form = RecordingFilter(request.GET)
+    if not form.is_valid():
+        return bad_request(request, form, json=True)
+    rows, next_offset = select(form)
+    body = {
+        "recordings": [as_json(r) for r in rows],
+        "next": (
+            request.build_absolute_uri("/recordings.json" + form.query_string(_next=next_offset))
+            if next_offset is not None
+            else None
+        ),
+    }
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
+
+
+@require_GET
+def by_test(request: HttpRequest) -> HttpResponse:
+    """Every recording of one test, in conversation order: each next request's messages extend
+    the previous one's, so the test reads as one thread."""
+    test_id = request.GET.get("id", "")
+    recordings = list(
+        Recording.objects.filter(test_id=test_id)
+        .defer("details", "listed_models")
+        .order_by("message_count", "path")
+    )
+    ids = [r.id for r in recordings]
+    messages: dict[int, list[Message]] = {}
+    for message in Message.objects.filter(recording_id__in=ids).order_by("recording", "index"):
+        messages.setdefault(message.recording_id, []).append(message)
+    calls: dict[int, list[ToolCall]] = {}
+    for call in ToolCall.objects.filter(recording_id__in=ids).order_by("recording", "position"):
+        calls.setdefault(call.recording_id, []).append(call)
+    turns = []
+    shown = 0
+    for recording in recordings:
+        own = messages.get(recording.id, [])
+        turns.append(
+            {
+                "recording": recording,
+                "url": page_path(recording.path),
+                "new_messages": own[shown:],  # only what this request added to the thread
+                "calls": [c for c in calls.get(recording.id, []) if c.message_index is None],
+            }
+        )
+        shown = max(shown, len(own))
+    totals = Recording.objects.filter(test_id=test_id).aggregate(
+        prompt=Sum("prompt_tokens"),
+        completion=Sum("completion_tokens"),
+        total=Sum("total_tokens"),
+        cached=Sum("cached_tokens"),
+        reasoning=Sum("reasoning_tokens"),
+    )
+    ctx = {"test_id": test_id, "turns": turns, "totals": totals, "found": bool(recordings)}
+    return render(request, "inspector/by_test.html", ctx, status=200 if recordings else 404)
+
+
+@require_GET
+def import_errors(request: HttpRequest) -> HttpResponse:
+    failures = ImportFailure.objects.select_related("root").order_by("root__path", "path")
+    return render(
+        request,
+        "inspector/import_errors.html",
+        {"failures": failures[:1000], "count": failures.count()},
+    )

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from inspector.importer import import_paths
+from inspector.models import Recording
+
+pytestmark = pytest.mark.django_db
+
+TOOL_TEST = "test_openai_chat_completion_with_tools"
+
+
+def paths(response) -> list[str]:
+    return [row.path for row in response.context["rows"]]
+
+
+def test_it_lists_the_newest_import_first(client, fixture_recordings):
+    response = client.get("/")
+    assert response.status_code == 200
+    expected = list(Recording.objects.order_by("-imported", "-id").values_list("path", flat=True))
+    assert paths(response) == expected[:50]
+
+
+def test_it_finds_a_recording_by_any_part_of_its_test_id(client, fixture_recordings):
+    test_id = Recording.objects.exclude(test_id=None).values_list("test_id", flat=True)[0]
+    fragment = test_id.split("::")[-1][5:25].upper()  # case does not matter
+    found = paths(client.get("/", {"q": fragment}))
+    assert found
+    assert all(
+        fragment.lower() in (r.test_id or "").lower() or fragment.lower() in r.path.lower()
+        for r in Recording.objects.filter(path__in=found)
+    )
+
+
+def test_it_narrows_with_every_word(client, fixture_recordings):
+    both = paths(client.get("/", {"q": "AGENTS gpt-4o"}))
+    assert both
+    for path in both:
+        rec = Recording.objects.get(path=path)
+        haystack = f"{rec.test_id} {rec.path}".lower()
+        assert "agents" in haystack
+        assert "gpt-4o" in haystack
+    assert set(both) < set(paths(client.get("/", {"q": "agents"})))
+
+
+def test_it_matches_a_hash_prefix_and_a_file_name(client, fixture_recordings):
+    rec = Recording.objects.exclude(test_id=None).first()
+    assert paths(client.get("/", {"q": rec.request_hash[:10]})) == [rec.path]
+    assert paths(client.get("/", {"q": rec.file_name})) == [rec.path]
+
+
+def test_it_says_when_nothing_matches(client, fixture_recordings):
+    response = client.get("/", {"q": "no-such-test-anywhere"})
+    assert paths(response) == []
+    assert "No recordings match." in response.content.decode()
+
+
+def test_it_narrows_by_facets_and_counts_them(client, fixture_recordings):
+    response = client.get("/", {"suite": "agents", "streaming": "yes"})
+    expected = Recording.objects.filter(suite="agents", is_streaming=True)
+    assert sorted(paths(response)) == sorted(expected.values_list("path", flat=True))
+    facets = {f["name"]: f["options"] for f in response.context["facets"]}
+    # A facet counts the selection as narrowed by the *other* facets.
+    streaming = {o["value"]: o["count"] for o in facets["streaming"]}
+    assert streaming == {
+        "yes": Recording.objects.filter(suite="agents", is_streaming=True).count(),
+        "no": Recording.objects.filter(suite="agents", is_streaming=False).count(),
+    }
+    chosen = [o for o in facets["suite"] if o["chosen"]]
+    assert [o["value"] for o in chosen] == ["agents"]
+    # Clicking a chosen value again removes it, keeping the rest.
+    assert parse_qs(urlsplit(chosen[0]["url"]).query) == {"streaming": ["yes"]}
+
+
+@pytest.mark.parametrize(
+    ("params", "condition"),
+    [
+        ({"tools": "yes"}, {"tool_call_count__gt": 0}),
+        ({"exception": "yes"}, {"is_exception": True}),
+        ({"status": "exception"}, {"is_exception": True}),
+        ({"endpoint": "/v1/embeddings"}, {"endpoint": "/v1/embeddings"}),
+    ],
+)
+def test_it_filters_on_flags(client, fixture_recordings, params, condition):
+    found = paths(client.get("/", params))
+    assert found
+    assert sorted(found) == sorted(
+        Recording.objects.filter(**condition).values_list("path", flat=True)
+    )
+
+
+def test_it_sorts_by_whitelisted_columns_and_refuses_others(client, fixture_recordings):
+    by_size = paths(client.get("/", {"_sort": "-size"}))
+    assert by_size == list(
+        Recording.objects.order_by("-size", "-id").values_list("path", flat=True)[:50]
+    )
+    assert client.get("/", {"_sort": "path; DROP TABLE"}).status_code == 400
+    assert client.get("/", {"_size": "100000"}).status_code == 400
+    assert client.get("/recordings.json", {"_next": "-1"}).status_code == 400
+
+
+def test_it_pages_without_counting(client, fixture_recordings, django_assert_num_queries):
+    total = Recording.objects.count()
+    seen: list[str] = []
+    url = "/?_size=7"
+    while url:
+        response = client.get(url)
+        seen += paths(response)
+        url = response.context["next_url"]
+        url = f"/{url}" if url else None
+    assert len(seen) == total == len(set(seen))
+
+
+def test_it_renders_only_the_results_for_htmx(client, fixture_recordings):
+    response = client.get("/", {"q": "agents"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert 'id="results"' in body
+    assert response["Vary"] == "HX-Request"
+
+
+def test_it_keeps_the_list_query_count_fixed(client, django_assert_num_queries, tmp_path):
+    # However many recordings there are, the page costs the same queries: one for the rows,
+    # one per facet, one for the import-error count.
+    import_paths([tmp_path], max_bytes=1)
+    from tests.test_import_recordings import GOOD, write
+
+    for number in range(30):
+        write(tmp_path / "s" / "recordings" / f"{number:064x}.json", GOOD)
+    import_paths([tmp_path], max_bytes=10**6)
+    with django_assert_num_queries(10):
+        response = client.get("/", {"q": "test_hello"})
+    assert len(response.context["rows"]) == 30
+
+
+def test_it_never_reads_the_stored_bytes_for_the_list(
+    client, fixture_recordings, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "inspector_blob" not in sql
+    assert "inspector_stream" not in sql
+    assert "response_text" not in sql
+
+
+def test_it_escapes_test_ids(client, tmp_path):
+    from tests.test_import_recordings import GOOD, write
+
+    evil = {**GOOD, "test_id": "t.py::test_x[<script>alert(1)</script>]"}
+    write(tmp_path / "s" / "recordings" / "evil.json", evil)
+    import_paths([tmp_path], max_bytes=10**6)
+    response = client.get("/")
+    body = response.content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1]
