@@ -10,4 +10,6 @@ urlpatterns = [
     path("test", listing.by_test, name="by-test"),
     path("errors", listing.import_errors, name="import-errors"),
     path("r/<path:path>", recording.recording, name="recording"),
+    path("i/<path:path>/<int:message>/<int:part>", recording.image, name="recording-image"),
+    path("v/<path:path>", recording.value, name="recording-value"),
 ]

@@ -70,3 +70,30 @@ def client(client):
     """Django's test client, as a browser on this machine would reach the server."""
     client.defaults["HTTP_HOST"] = "127.0.0.1"
     return client
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """The app under uvicorn (ASGI) in a thread, as `make serve` runs it: streaming responses
+    really stream here, where pytest-django's live_server (WSGI) would buffer them whole."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from inspector.asgi import application
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=5)

@@ -353,3 +353,19 @@ def test_it_imports_every_fixture_without_failure():
     assert Recording.objects.exclude(listed_models=[]).exists()
     assert Message.objects.filter(image_count__gt=0).exists()
     assert ToolCall.objects.filter(answered_by__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_leaves_half_a_recording_when_interrupted(tree, monkeypatch):
+    write(tree / "agents" / "recordings" / ("b" * 64 + ".json"), GOOD)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the batch's messages are being written
+
+    monkeypatch.setattr(Message.objects, "bulk_create", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_paths([tree], max_bytes=MAX)
+    assert Recording.objects.count() == 0
+    assert Blob.objects.count() == 0
+    monkeypatch.undo()
+    assert import_paths([tree], max_bytes=MAX).imported == 2
