@@ -22,6 +22,7 @@ from inspector.forms import RecordingFilter
 from inspector.highlight import highlight_json, pointer_parts, resolve, value_link
 from inspector.models import Blob, Message, Recording, ToolCall, ToolDef
 from inspector.views.common import bad_request, get_recording
+from inspector.views.playback import stream_section
 
 # What a served image may do: nothing. A data: URL that claims to be PNG but holds HTML or SVG
 # must not run as a document on this origin.
@@ -86,6 +87,8 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
     )
     nav = neighbours(request.GET.get("from"), rec)
     ctx = {"page": page, "r": rec, "nav": nav}
+    if chunks:
+        ctx |= stream_section(rec, request, chunks)
     return render(request, "inspector/recording.html", ctx)
 
 

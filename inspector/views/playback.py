@@ -1,0 +1,336 @@
+"""The chunk timeline and the playback of a streamed response."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from asgiref.sync import sync_to_async
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from inspector import playback
+from inspector.highlight import highlight_json
+from inspector.models import Blob, Recording, Stream
+from inspector.playback import Delta, Frame
+from inspector.views.common import get_recording
+
+logger = logging.getLogger(__name__)
+
+CHUNK_PAGE = 100
+# While replaying, deltas due within this window go out as one event: "as fast as possible"
+# and 10x stay at a few dozen DOM updates per second instead of one per chunk.
+COALESCE = 0.03
+
+
+class PlayerState(forms.Form):
+    at = forms.IntegerField(required=False, min_value=0)
+    speed = forms.ChoiceField(required=False, choices=[(s, s) for s in playback.SPEEDS])
+    play = forms.BooleanField(required=False)
+    step = forms.BooleanField(required=False)
+
+    def position(self, total: int) -> int:
+        at = self.cleaned_data.get("at")
+        at = total if at is None else min(at, total)
+        if self.cleaned_data.get("step"):
+            at = min(at + 1, total)
+        return at
+
+    @property
+    def chosen_speed(self) -> str:
+        return self.cleaned_data.get("speed") or playback.DEFAULT_SPEED
+
+
+def stream_of(recording: Recording) -> list[dict[str, Any]]:
+    return Stream.objects.filter(recording=recording).values_list("chunks", flat=True).first() or []
+
+
+def page_of(recording: Recording) -> str:
+    return recording.path.removesuffix(".json")
+
+
+def player_context(
+    recording: Recording, chunks: list[dict[str, Any]], at: int, speed: str, playing: bool = False
+) -> dict[str, Any]:
+    path = page_of(recording)
+    frame = playback.frame_at(chunks, at)
+    return {
+        "recording": recording,
+        "frame": frame,
+        "at": frame.at,
+        "total": len(chunks),
+        "speed": speed,
+        "speeds": list(playback.SPEEDS),
+        "playing": playing and not frame.done,
+        "player_url": f"/play/{path}",
+        "stream_url": f"/stream/{path}?{urlencode({'at': frame.at, 'speed': speed})}",
+        "start_at": 0 if frame.done else frame.at,  # Play at the end starts again
+        "next_at": min(frame.at + 1, len(chunks)),
+    }
+
+
+def timeline_context(
+    recording: Recording, chunks: list[dict[str, Any]], page: int = 0
+) -> dict[str, Any]:
+    """What the recording page shows of a stream: the strip, the first page of the table."""
+    lanes = playback.lanes(chunks)
+    offsets = playback.times(chunks)
+    marks = playback.marks(chunks)
+    columns = max((m["column"] for m in marks), default=0) + 1
+    width, lane_height = 1000, 14
+    per_column = max(1, -(-len(chunks) // 1000))
+    for mark in marks:
+        if offsets is not None:
+            span = offsets[-1] or 1.0
+            mark["x"] = round(offsets[mark["first"]] / span * (width - 4), 2)
+            mark["w"] = 3
+        else:
+            mark["x"] = round(mark["column"] * width / columns, 2)
+            mark["w"] = max(round(width / columns - 0.5, 2), 1)
+        mark["y"] = lanes.index(mark["lane"]) * lane_height
+        mark["kind"] = mark["lane"].split(":")[0]
+        mark["label"] = (
+            f"chunk {mark['first']}"
+            if mark["first"] == mark["last"]
+            else f"chunks {mark['first']} to {mark['last']}"
+        ) + f": {mark['lane']}"
+    return {
+        "lanes": [{"name": lane, "y": i * lane_height + 10} for i, lane in enumerate(lanes)],
+        "marks": marks,
+        "strip_height": len(lanes) * lane_height,
+        "strip_width": width,
+        "timed": offsets is not None,
+        "duration": round(offsets[-1], 3) if offsets else None,
+        "per_column": per_column,
+        **table_context(recording, chunks, page),
+    }
+
+
+def table_context(recording: Recording, chunks: list[dict[str, Any]], page: int) -> dict[str, Any]:
+    pages = max(1, -(-len(chunks) // CHUNK_PAGE))
+    page = max(0, min(page, pages - 1))
+    start = page * CHUNK_PAGE
+    length = sum(len(c.get("content", "")) for c in chunks[:start])
+    rows = []
+    for chunk in chunks[start : start + CHUNK_PAGE]:
+        length += len(chunk.get("content", ""))
+        rows.append(
+            {
+                "i": chunk["i"],
+                "kinds": list(chunk.get("k", ())),
+                "event": chunk.get("event", ""),
+                "content": playback.visible(chunk.get("content", "")),
+                "reasoning": playback.visible(chunk.get("reasoning", "")),
+                "tool": chunk.get("tool") or [],
+                "finish": chunk.get("finish", ""),
+                "usage": chunk.get("usage"),
+                "length": length,
+                "t": chunk.get("t", ""),
+            }
+        )
+    path = page_of(recording)
+    return {
+        "chunk_rows": rows,
+        "chunk_page": page,
+        "pages": pages,
+        "prev_page": page - 1 if page > 0 else None,
+        "next_page": page + 1 if page + 1 < pages else None,
+        "chunks_url": f"/chunks/{path}",
+        "chunk_url": f"/chunk/{path}",
+    }
+
+
+def stream_section(
+    recording: Recording, request: HttpRequest, chunks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Context for the recording page's stream sections (timeline and player)."""
+    state = PlayerState(request.GET)
+    at, speed = len(chunks), playback.DEFAULT_SPEED
+    if state.is_valid():
+        at, speed = state.position(len(chunks)), state.chosen_speed
+    # Without JavaScript, ?chunks=K pages the table and ?chunk=N shows a chunk.
+    page = int_or(request.GET.get("chunks"), 0)
+    shown = int_or(request.GET.get("chunk"), -1)
+    return {
+        "has_timeline": True,
+        "chunk_total": len(chunks),
+        "chunk_detail": chunk_detail(recording, chunks, shown)
+        if 0 <= shown < len(chunks)
+        else None,
+        **timeline_context(recording, chunks, page),
+        **player_context(recording, chunks, at, speed),
+    }
+
+
+def int_or(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _recording_and_chunks(path: str) -> tuple[Recording, list[dict[str, Any]]]:
+    recording = get_recording(f"{path}.json")
+    chunks = stream_of(recording)
+    if not chunks:
+        raise Http404(f"{path} has no streamed chunks")
+    return recording, chunks
+
+
+@require_GET
+def player(request: HttpRequest, path: str) -> HttpResponse:
+    """The player in one state: paused at a chunk, or playing from it (`play=1`)."""
+    recording, chunks = _recording_and_chunks(path)
+    state = PlayerState(request.GET)
+    if not state.is_valid():
+        return HttpResponse("bad player state", status=400)
+    at = state.position(len(chunks))
+    ctx = player_context(
+        recording, chunks, at, state.chosen_speed, playing=bool(state.cleaned_data.get("play"))
+    )
+    response = render(request, "inspector/_player.html", ctx)
+    # The paused point is shareable: the page's URL follows the player.
+    query = urlencode({"at": ctx["at"], "speed": state.chosen_speed})
+    response["HX-Replace-Url"] = f"/r/{path}?{query}#player"
+    return response
+
+
+@require_GET
+def chunk(request: HttpRequest, path: str) -> HttpResponse:
+    """One chunk's raw JSON and the message assembled up to and including it."""
+    recording, chunks = _recording_and_chunks(path)
+    try:
+        number = int(request.GET.get("n", ""))
+    except ValueError:
+        return HttpResponse("n must be a chunk number", status=400)
+    if not 0 <= number < len(chunks):
+        raise Http404("no such chunk")
+    return render(request, "inspector/_chunk.html", chunk_detail(recording, chunks, number))
+
+
+def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int) -> dict:
+    document = orjson.loads(
+        bytes(Blob.objects.values_list("data", flat=True).get(recording=recording))
+    )
+    body = document["response"]["body"]
+    meta = chunks[number]
+    raw = body[meta["lines"][0] : meta["lines"][1] + 1] if "lines" in meta else body[number]
+    return {
+        "recording": recording,
+        "n": number,
+        "meta": meta,
+        "raw": mark_safe(highlight_json(raw)),  # Pygments escaped every value
+        "frame": playback.frame_at(chunks, number + 1),
+        "total": len(chunks),
+        "chunk_url": f"/chunk/{page_of(recording)}",
+    }
+
+
+@require_GET
+def chunk_table(request: HttpRequest, path: str) -> HttpResponse:
+    recording, chunks = _recording_and_chunks(path)
+    try:
+        page = int(request.GET.get("page", "0"))
+    except ValueError:
+        return HttpResponse("page must be a number", status=400)
+    ctx = {"recording": recording, **table_context(recording, chunks, page)}
+    return render(request, "inspector/_chunk_table.html", ctx)
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def sse(event: str, data: str) -> bytes:
+    """One server-sent event; data lines split so newlines survive."""
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"event: {event}\n{lines}\n".encode()
+
+
+def delta_events(frame: Frame, delta: Delta, total: int, player_url: str) -> list[bytes]:
+    events = []
+    if delta.reasoning:
+        events.append(sse("reasoning", f"<span>{html.escape(delta.reasoning)}</span>"))
+    if delta.text:
+        events.append(sse("text", f"<span>{html.escape(delta.text)}</span>"))
+    if delta.tools_changed:
+        events.append(
+            sse("tools", render_to_string("inspector/_player_tools.html", {"frame": frame}))
+        )
+    if delta.meta_changed:
+        events.append(
+            sse("meta", render_to_string("inspector/_player_meta.html", {"frame": frame}))
+        )
+    events.append(sse("pos", f"{frame.at} / {total}"))
+    events.append(
+        sse(
+            "scrub",
+            render_to_string(
+                "inspector/_player_scrubber.html",
+                {"at": frame.at, "total": total, "player_url": player_url},
+            ),
+        )
+    )
+    return events
+
+
+async def replay(
+    recording: Recording, chunks: list[dict[str, Any]], at: int, speed: str
+) -> AsyncIterator[bytes]:
+    """The chunks from `at` on, paced as they arrived (or at a fixed rate when the recording has
+    no times), at `speed`; ends with the finished player. A client that leaves cancels this."""
+    frame = playback.frame_at(chunks, at)
+    player_url = f"/play/{page_of(recording)}"
+    waits = playback.gaps(chunks, playback.SPEEDS[speed])
+    yield b"retry: 60000\n\n"  # a dropped connection is not replayed from the start
+    due = last_sent = time.monotonic()
+    pending: Delta | None = None
+    try:
+        for number in range(at, len(chunks)):
+            due += waits[number]
+            wait = due - time.monotonic()
+            if wait > 0:
+                if pending and time.monotonic() - last_sent >= COALESCE:
+                    for event in delta_events(frame, pending, len(chunks), player_url):
+                        yield event
+                    pending, last_sent = None, time.monotonic()
+                await asyncio.sleep(wait)
+            step = playback.apply(frame, chunks[number])
+            if pending is None:
+                pending = step
+            else:
+                pending.merge(step)
+    except asyncio.CancelledError:
+        # The page was closed or the player paused: uvicorn cancels us, and the work stops.
+        logger.info("replay of %s stopped at chunk %d: the client left", recording.path, frame.at)
+        raise
+    if pending:
+        for event in delta_events(frame, pending, len(chunks), player_url):
+            yield event
+    ctx = player_context(recording, chunks, len(chunks), speed)
+    yield sse("done", render_to_string("inspector/_player.html", ctx))
+
+
+@require_GET
+async def stream(request: HttpRequest, path: str) -> StreamingHttpResponse:
+    """Server-sent events replaying a stream, for htmx's SSE extension."""
+    recording, chunks = await sync_to_async(_recording_and_chunks)(path)
+    state = PlayerState(request.GET)
+    if not state.is_valid():
+        return HttpResponse("bad player state", status=400)
+    at = state.position(len(chunks))
+    response = StreamingHttpResponse(
+        replay(recording, chunks, at, state.chosen_speed), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
