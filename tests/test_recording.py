@@ -402,3 +402,17 @@ def test_it_links_a_recording_whose_name_needs_quoting(client, tmp_path):
         client.get("/r/odd/recordings/a%20%231%3F.json").content
         == orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
     )
+
+
+@pytest.mark.django_db
+def test_it_shows_the_root_imported_last_when_two_hold_the_same_path(client, tmp_path):
+    from tests.test_import_recordings import GOOD, write
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    write(first / "s" / "recordings" / "same.json", GOOD)
+    write(second / "s" / "recordings" / "same.json", {**GOOD, "test_id": "t.py::test_second"})
+    import_paths([first], max_bytes=10**6)
+    import_paths([second], max_bytes=10**6)
+    response = client.get("/r/s/recordings/same.json")
+    assert response.content == (second / "s" / "recordings" / "same.json").read_bytes()
+    assert "test_second" in client.get("/r/s/recordings/same").content.decode()

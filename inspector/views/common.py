@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from inspector.forms import RecordingFilter
 from inspector.models import Recording
 
+# When two import roots hold the same path, the one imported last wins (a root still being
+# imported for the first time has no last_import yet: it comes last on every database).
+NEWEST_ROOT_FIRST = (F("root__last_import").desc(nulls_last=True), "-id")
 
-def get_recording(path: str) -> Recording:
-    """The recording at `path` under its import root; the newest import wins when two roots
-    hold the same path."""
-    recording = Recording.objects.filter(path=path).order_by("-root__last_import", "-id").first()
+
+def get_recording(path: str, *related: str) -> Recording:
+    """The recording at `path` under its import root, with `related` one-to-one rows fetched in
+    the same query."""
+    recording = (
+        Recording.objects.filter(path=path)
+        .select_related(*related)
+        .order_by(*NEWEST_ROOT_FIRST)
+        .first()
+    )
     if recording is None:
         raise Http404(f"No recording at {path}")
     return recording

@@ -32,20 +32,6 @@ IMAGE_POLICY = "default-src 'none'; sandbox"
 NEIGHBOUR_SCAN_MAX = 10_000
 
 
-def lookup(path: str, *related: str) -> Recording:
-    """The recording at `path`, chosen as `common.get_recording` chooses it (so the page and
-    its `.json` agree), with `related` one-to-one rows in the same query."""
-    recording = (
-        Recording.objects.filter(path=path)
-        .select_related(*related)
-        .order_by("-root__last_import", "-id")
-        .first()
-    )
-    if recording is None:
-        raise Http404(f"No recording at {path}")
-    return recording
-
-
 def stored_bytes(recording: Recording) -> bytes | None:
     try:
         return bytes(recording.blob.data)
@@ -58,7 +44,7 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
     """`/r/<path>.json` is the original file; `/r/<path>` is the recording's page."""
     if path.endswith(".json"):
         return raw(path)
-    rec = lookup(f"{path}.json", "blob", "stream")
+    rec = get_recording(f"{path}.json", "blob", "stream")
     try:
         chunks = rec.stream.chunks
     except Recording.stream.RelatedObjectDoesNotExist:
@@ -175,7 +161,7 @@ def neighbours(from_value: str | None, rec: Recording) -> Nav | None:
 def image(request: HttpRequest, path: str, message: int, part: int) -> HttpResponse:
     """The bytes of an inline image of the request (part `part` of message `message`): PNG,
     JPEG, GIF or WebP as its bytes say, else 404. Remote images are never fetched here."""
-    rec = lookup(f"{path}.json", "blob")
+    rec = get_recording(f"{path}.json", "blob")
     data = stored_bytes(rec)
     document = orjson.loads(data) if data is not None else {}
     request_part = document.get("request") if isinstance(document, dict) else None
@@ -212,7 +198,7 @@ def value(request: HttpRequest, path: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     at = form.cleaned_data["at"]
-    rec = lookup(f"{path}.json", "blob")
+    rec = get_recording(f"{path}.json", "blob")
     data = stored_bytes(rec)
     if data is None:
         raise Http404(f"No stored bytes for {path}")
