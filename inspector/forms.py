@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import Q, QuerySet
 
+from inspector import search
 from inspector.models import Recording
 
 # _sort keys users may ask for, and the ORM ordering each means (id breaks ties, so pages are
@@ -99,7 +100,7 @@ class RecordingFilter(forms.Form):
         qs = Recording.objects.all()
         for word in self.words:
             # Case-insensitive substring of the test id, or of the path (file name, hash).
-            qs = qs.filter(Q(test_id__icontains=word) | Q(path__icontains=word))
+            qs = qs.filter(search.contains(word))
         for name, column in FACETS.items():
             if name != skip and data.get(name):
                 qs = qs.filter(**{column: data[name]})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 
 from inspector import parsing
@@ -31,8 +31,8 @@ from inspector.models import (
 LEGACY_INDEX = "index.sqlite"
 # Flush a batch at this many files or bytes: big enough that per-statement cost is amortised,
 # small enough that memory stays flat however many files there are.
-BATCH_FILES = 250
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 100
+BATCH_BYTES = 2 * 1024 * 1024
 INT32 = 2**31 - 1
 
 
@@ -130,6 +130,10 @@ def suite_of(rel: str, root: Path) -> str:
         return "/".join(folders)
     above = [p for p in root.parts if p not in ("recordings", "responses")]
     return above[-1] if above else ""
+
+
+def search_text(test_id: str | None, path: str) -> str:
+    return f"{test_id or ''} {path}".lower()
 
 
 def clean(value: Any) -> Any:
@@ -319,6 +323,7 @@ class Importer:
             "test_function": test.function,
             "test_params": test.params,
             "suite": suite_of(item.rel, self.root_path),
+            "search": search_text(test.raw, item.rel),
             "kind": parsed.kind,
             "method": parsed.method,
             "url": parsed.url,
@@ -431,6 +436,7 @@ class Importer:
                 Recording.objects.filter(pk=pk).update(mtime_ns=mtime_ns, missing=False)
         self.report.imported += len(fresh)
         self.report.updated += len(changed)
+        reset_queries()  # with DEBUG on, Django would keep every batch's SQL and bytes
 
     def mark_missing(
         self, existing: dict, seen: set[str], failed_before: set[str], prune: bool

@@ -27,7 +27,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()] if value else default
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: Django's debug pages need inline scripts the Content-Security-Policy
+# refuses, and with DEBUG on every query is kept in memory (an import's would be gigabytes).
+DEBUG = env_bool("DEBUG", False)
 # The default key only ever signs this machine's sessions; set SECRET_KEY when serving to others.
 SECRET_KEY = os.environ.get("SECRET_KEY", "recording-inspector-local-development-key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
