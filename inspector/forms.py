@@ -66,6 +66,7 @@ class RecordingFilter(forms.Form):
     _sort = forms.ChoiceField(required=False, choices=sort_choices)
     _size = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIZE)
     _next = forms.IntegerField(required=False, min_value=0)
+    _facets = forms.BooleanField(required=False)  # counts in the page itself (no JavaScript)
 
     @property
     def sort(self) -> str:
@@ -87,6 +88,7 @@ class RecordingFilter(forms.Form):
         """The non-empty parameters of this state, with `changes` applied."""
         values = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
         values.pop("_next", None)
+        values.pop("_facets", None)
         values.update(changes)
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -100,7 +102,7 @@ class RecordingFilter(forms.Form):
         qs = Recording.objects.all()
         for word in self.words:
             # Case-insensitive substring of the test id, or of the path (file name, hash).
-            qs = qs.filter(search.contains(word))
+            qs = qs.filter(self.matching(word))
         for name, column in FACETS.items():
             if name != skip and data.get(name):
                 qs = qs.filter(**{column: data[name]})
@@ -115,6 +117,13 @@ class RecordingFilter(forms.Form):
         elif status == "missing":
             qs = qs.filter(missing=True)
         return qs
+
+    def matching(self, word: str) -> Q:
+        """search.contains(word), worked out once per request (it may ask the index)."""
+        cache = self.__dict__.setdefault("_matching", {})
+        if word not in cache:
+            cache[word] = search.contains(word)
+        return cache[word]
 
     def ordered(self, qs: QuerySet[Recording]) -> QuerySet[Recording]:
         key = self.sort

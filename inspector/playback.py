@@ -74,15 +74,21 @@ class Delta:
 def apply(frame: Frame, chunk: dict[str, Any]) -> Delta:
     """Advance `frame` by one chunk, exactly as the importer's reassembly does."""
     delta = Delta()
-    if chunk.get("role") and not frame.role:
-        frame.role = chunk["role"]
-        delta.meta_changed = True
     if chunk.get("content"):
         frame.text += chunk["content"]
         delta.text = chunk["content"]
     if chunk.get("reasoning"):
         frame.reasoning += chunk["reasoning"]
         delta.reasoning = chunk["reasoning"]
+    apply_rest(frame, chunk, delta)
+    return delta
+
+
+def apply_rest(frame: Frame, chunk: dict[str, Any], delta: Delta) -> None:
+    """Everything a chunk carries but text: role, tool-call fragments, finish, usage, event."""
+    if chunk.get("role") and not frame.role:
+        frame.role = chunk["role"]
+        delta.meta_changed = True
     for fragment in chunk.get("tool") or ():
         state = frame.tools.setdefault(fragment["index"], ToolState(index=fragment["index"]))
         state.call_id = state.call_id or fragment.get("id", "")
@@ -103,15 +109,21 @@ def apply(frame: Frame, chunk: dict[str, Any]) -> Delta:
     if chunk.get("event"):
         frame.event = chunk["event"]
     frame.at += 1
-    return delta
 
 
 def frame_at(chunks: list[dict[str, Any]], at: int) -> Frame:
-    """The frame after the first `at` chunks (clamped to the stream)."""
+    """The frame after the first `at` chunks (clamped to the stream). Text is joined once at
+    the end: appending to the frame chunk by chunk copies it over and over (20,000 chunks)."""
     at = max(0, min(at, len(chunks)))
     frame = Frame(total=len(chunks))
+    texts, reasonings, ignored = [], [], Delta()
     for chunk in chunks[:at]:
-        apply(frame, chunk)
+        if "content" in chunk:
+            texts.append(chunk["content"])
+        if "reasoning" in chunk:
+            reasonings.append(chunk["reasoning"])
+        apply_rest(frame, chunk, ignored)
+    frame.text, frame.reasoning = "".join(texts), "".join(reasonings)
     return frame
 
 

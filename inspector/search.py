@@ -33,6 +33,16 @@ SQLITE_INDEX = [
           INSERT INTO {FTS_TABLE}(rowid, search) VALUES (new.id, new.search); END""",
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
 ]
+# SQLite: the list's default order with the search column beside it, so that a common word is
+# found by walking this index newest first and stopping at the page's last row, without
+# reading the (wide) table rows that do not match.
+SQLITE_LIST_INDEX = (
+    "CREATE INDEX IF NOT EXISTS recording_list_search_idx "
+    "ON inspector_recording (imported DESC, id DESC, search)"
+)
+# Past this many trigram hits a word is common: walking the list index finds a page sooner
+# than collecting every hit.
+COMMON = 2000
 POSTGRES_INDEX = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     # Serves every search word of three letters or more: LIKE '%word%' on `search`.
@@ -80,5 +90,10 @@ def contains(word: str) -> Q:
     word = word.lower()
     if connection.vendor == "sqlite" and len(word) >= 3 and has_fts():
         pattern = f"*{glob_literal(word)}*"
-        return Q(id__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE search GLOB %s", [pattern]))
+        hits = f"SELECT rowid FROM {FTS_TABLE} WHERE search GLOB %s"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({hits} LIMIT {COMMON})", [pattern])
+            (found,) = cursor.fetchone()
+        if found < COMMON:  # a rare word: the trigram index lists its few rows
+            return Q(id__in=RawSQL(hits, [pattern]))
     return Q(search__contains=word)

@@ -7,6 +7,7 @@ from inspector.views import listing, playback, recording
 urlpatterns = [
     path("", listing.index, name="index"),
     path("recordings.json", listing.recordings_json, name="recordings-json"),
+    path("facets", listing.facet_counts, name="facet-counts"),
     path("test", listing.by_test, name="by-test"),
     path("errors", listing.import_errors, name="import-errors"),
     path("play/<path:path>", playback.player, name="player"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -61,17 +63,30 @@ def test_it_narrows_by_facets_and_counts_them(client, fixture_recordings):
     response = client.get("/", {"suite": "agents", "streaming": "yes"})
     expected = Recording.objects.filter(suite="agents", is_streaming=True)
     assert sorted(paths(response)) == sorted(expected.values_list("path", flat=True))
-    facets = {f["name"]: f["options"] for f in response.context["facets"]}
+    # The rows come first; the page loads the facets after them.
+    assert response.context["facets"] is None
+    assert 'hx-get="/facets?suite=agents&amp;streaming=yes"' in response.content.decode()
+    counted = client.get("/facets", {"suite": "agents", "streaming": "yes"}).content.decode()
+    assert "<html" not in counted
+    facets = facet_counts(counted)
     # A facet counts the selection as narrowed by the *other* facets.
-    streaming = {o["value"]: o["count"] for o in facets["streaming"]}
-    assert streaming == {
+    assert facets["streaming"] == {
         "yes": Recording.objects.filter(suite="agents", is_streaming=True).count(),
         "no": Recording.objects.filter(suite="agents", is_streaming=False).count(),
     }
-    chosen = [o for o in facets["suite"] if o["chosen"]]
-    assert [o["value"] for o in chosen] == ["agents"]
+    chosen = re.findall(r'<li class="chosen"><a href="([^"]+)"[^>]*data-facet="suite"', counted)
+    assert len(chosen) == 1
     # Clicking a chosen value again removes it, keeping the rest.
-    assert parse_qs(urlsplit(chosen[0]["url"]).query) == {"streaming": ["yes"]}
+    assert parse_qs(urlsplit(html.unescape(chosen[0])).query) == {"streaming": ["yes"]}
+
+
+def facet_counts(body: str) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for name, value, count in re.findall(
+        r'data-facet="([^"]+)" title="([^"]*)">[^<]*</a> <span class="count">(\d+)</span>', body
+    ):
+        found.setdefault(name, {})[html.unescape(value)] = int(count)
+    return found
 
 
 @pytest.mark.parametrize(
@@ -131,9 +146,27 @@ def test_it_keeps_the_list_query_count_fixed(client, django_assert_num_queries, 
     for number in range(30):
         write(tmp_path / "s" / "recordings" / f"{number:064x}.json", GOOD)
     import_paths([tmp_path], max_bytes=10**6)
-    with django_assert_num_queries(10):
-        response = client.get("/", {"q": "test_hello"})
+    with django_assert_num_queries(2):  # the rows, the import-error count
+        response = client.get("/", {"suite": "s"})
     assert len(response.context["rows"]) == 30
+    with django_assert_num_queries(9):  # whether counts stop at FACET_SCAN, a query per facet
+        client.get("/facets", {"suite": "s"})
+
+
+def test_it_shows_the_facets_in_the_page_without_javascript(client, fixture_recordings):
+    response = client.get("/", {"suite": "agents", "_facets": "on"})
+    names = [f["name"] for f in response.context["facets"]["groups"]]
+    assert names == [
+        "suite",
+        "file",
+        "endpoint",
+        "model",
+        "provider",
+        "streaming",
+        "tools",
+        "exception",
+    ]
+    assert 'data-facet="suite"' in response.content.decode()
 
 
 def test_it_never_reads_the_stored_bytes_for_the_list(

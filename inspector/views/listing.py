@@ -20,6 +20,7 @@ LIST_COLUMNS = (
     "total_tokens", "size", "is_exception", "missing", "chunk_count", "imported",
 )  # fmt: skip
 FACET_LIMIT = 12
+FACET_SCAN = 10_000
 
 
 def select(form: RecordingFilter) -> tuple[list[Recording], int | None]:
@@ -31,13 +32,23 @@ def select(form: RecordingFilter) -> tuple[list[Recording], int | None]:
     return rows[: form.size], (form.offset + form.size if more else None)
 
 
-def facets(form: RecordingFilter) -> list[dict[str, Any]]:
-    """Each facet's values with counts, over the selection as narrowed by the other facets."""
+def facets(form: RecordingFilter) -> dict[str, Any]:
+    """Each facet's values with counts, over the selection as narrowed by the other facets.
+    Counts cover at most the newest FACET_SCAN recordings of each selection, so that they stay
+    quick at any size; the page says when they stop there."""
     found = []
+    capped = form.filtered()[FACET_SCAN : FACET_SCAN + 1].exists()
+
+    def newest(skip: str) -> Any:
+        if not capped:
+            return form.filtered(skip=skip)
+        ids = form.ordered(form.filtered(skip=skip)).values("id")[:FACET_SCAN]
+        return Recording.objects.filter(id__in=ids)
+
     for name, column in FACETS.items():
         chosen = form.cleaned_data.get(name) or ""
         values = (
-            form.filtered(skip=name)
+            newest(name)
             .exclude(**{column: ""})
             .values(column)
             .annotate(n=Count("id"))
@@ -67,7 +78,7 @@ def facets(form: RecordingFilter) -> list[dict[str, Any]]:
         found.append({"name": name, "options": options})
     for name, condition in FLAG_FACETS.items():
         chosen = form.cleaned_data.get(name) or ""
-        counts = form.filtered(skip=name).aggregate(
+        counts = newest(name).aggregate(
             yes=Count("id", filter=condition), no=Count("id", filter=~condition)
         )
         options = [
@@ -81,7 +92,7 @@ def facets(form: RecordingFilter) -> list[dict[str, Any]]:
             for value in ("yes", "no")
         ]
         found.append({"name": name, "options": options})
-    return found
+    return {"groups": found, "capped": capped, "scan": FACET_SCAN}
 
 
 def short_label(facet: str, value: str) -> str:
@@ -134,10 +145,12 @@ def index(request: HttpRequest) -> HttpResponse:
         "sorts": {key: sort_link(form, key) for key in SORTS},
         "from_state": form.query_string(_next=form.offset or None).removeprefix("?"),
     }
+    # Facet counts cost a query each over the whole selection: the page asks for them apart
+    # (/facets, on load), so the rows never wait for them. Without JavaScript, ?_facets=1.
+    ctx["facets"] = facets(form) if form.cleaned_data.get("_facets") else None
+    ctx["facets_url"] = "/facets" + form.query_string()
     if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
-        ctx["facets"] = facets(form)
         return render(request, "inspector/index.html#results", ctx)
-    ctx["facets"] = facets(form)
     ctx["failure_count"] = ImportFailure.objects.count()
     return render(request, "inspector/index.html", ctx)
 
@@ -149,6 +162,15 @@ def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
     if current == f"-{key}":
         return {"url": form.query_string(_sort=key), "arrow": "▼"}
     return {"url": form.query_string(_sort=key), "arrow": ""}
+
+
+@require_GET
+def facet_counts(request: HttpRequest) -> HttpResponse:
+    """The facets of a selection, with counts: the list loads them after its rows."""
+    form = RecordingFilter(request.GET)
+    if not form.is_valid():
+        return bad_request(request, form)
+    return render(request, "inspector/index.html#facets", {"form": form, "facets": facets(form)})
 
 
 @require_GET
