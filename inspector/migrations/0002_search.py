@@ -7,8 +7,16 @@ from inspector import search
 
 def fill_and_index(apps, schema_editor):
     Recording = apps.get_model("inspector", "Recording")
+    text = models.TextField()
     Recording.objects.update(
-        search=Lower(Concat(Coalesce("test_id", Value("")), Value(" "), "path"))
+        search=Lower(
+            Concat(
+                Coalesce("test_id", Value(""), output_field=text),
+                Value(" "),
+                "path",
+                output_field=text,
+            )
+        )
     )
     search.create_index(schema_editor.connection)
 
