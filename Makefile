@@ -39,6 +39,10 @@ test-sqlite: install
 test-postgres: install services
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest
 
+# Not part of `make test`: about 15 minutes. Options: make bench BENCH_ARGS="--quick --db sqlite"
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
