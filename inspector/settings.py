@@ -72,6 +72,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # when a read transaction later tries to write.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
+        # Python's sqlite3 keeps up to 128 prepared statements, each holding its last
+        # parameters: bulk inserts of stored bytes kept ~100 MiB alive during big imports.
+        "cached_statements": 0,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
