@@ -147,3 +147,11 @@ def test_it_stops_replaying_when_the_client_leaves(asgi_server, fixture_recordin
         while "the client left" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
     assert f"replay of {rec.path} stopped at chunk" in caplog.text
+
+
+def test_it_refuses_bad_chunk_parameters(client, fixture_recordings):
+    rec = longest_stream()
+    assert client.get(f"/chunk/{page(rec)}", {"n": "x"}).status_code == 400
+    assert client.get(f"/chunk/{page(rec)}").status_code == 400
+    assert client.get(f"/chunk/{page(rec)}", {"n": "-1"}).status_code == 400
+    assert client.get(f"/chunks/{page(rec)}", {"page": "two"}).status_code == 400

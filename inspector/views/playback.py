@@ -51,6 +51,13 @@ class PlayerState(forms.Form):
         return self.cleaned_data.get("speed") or playback.DEFAULT_SPEED
 
 
+class ChunkQuery(forms.Form):
+    """`n`: a chunk to show; `page`: a page of the chunk table."""
+
+    n = forms.IntegerField(required=False, min_value=0)
+    page = forms.IntegerField(required=False, min_value=0)
+
+
 def stream_of(recording: Recording) -> list[dict[str, Any]]:
     return Stream.objects.filter(recording=recording).values_list("chunks", flat=True).first() or []
 
@@ -226,11 +233,11 @@ def player(request: HttpRequest, path: str) -> HttpResponse:
 def chunk(request: HttpRequest, path: str) -> HttpResponse:
     """One chunk's raw JSON and the message assembled up to and including it."""
     recording, chunks = _recording_and_chunks(path)
-    try:
-        number = int(request.GET.get("n", ""))
-    except ValueError:
+    query = ChunkQuery(request.GET)
+    if not query.is_valid() or query.cleaned_data["n"] is None:
         return HttpResponse("n must be a chunk number", status=400)
-    if not 0 <= number < len(chunks):
+    number = query.cleaned_data["n"]
+    if number >= len(chunks):
         raise Http404("no such chunk")
     return render(request, "inspector/_chunk.html", chunk_detail(recording, chunks, number))
 
@@ -256,11 +263,13 @@ def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int
 @require_GET
 def chunk_table(request: HttpRequest, path: str) -> HttpResponse:
     recording, chunks = _recording_and_chunks(path)
-    try:
-        page = int(request.GET.get("page", "0"))
-    except ValueError:
+    query = ChunkQuery(request.GET)
+    if not query.is_valid():
         return HttpResponse("page must be a number", status=400)
-    ctx = {"recording": recording, **table_context(recording, chunks, page)}
+    ctx = {
+        "recording": recording,
+        **table_context(recording, chunks, query.cleaned_data["page"] or 0),
+    }
     return render(request, "inspector/_chunk_table.html", ctx)
 
 
