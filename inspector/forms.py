@@ -12,7 +12,7 @@ from inspector.models import Recording
 # _sort keys users may ask for, and the ORM ordering each means (id breaks ties, so pages are
 # stable). "-" in front reverses.
 SORTS = {
-    "imported": ("imported", "id"),
+    "imported": ("id",),  # ids follow the import (models.Recording.imported)
     "test": ("test_id", "id"),
     "suite": ("suite", "id"),
     "endpoint": ("endpoint", "id"),
@@ -117,6 +117,26 @@ class RecordingFilter(forms.Form):
         elif status == "missing":
             qs = qs.filter(missing=True)
         return qs
+
+    def narrowed(self, *, skip: str | None = None) -> bool:
+        """Whether anything but search words narrows the selection (but `skip`)."""
+        names = [*FACETS, *FLAG_FACETS, "status"]
+        return any(self.cleaned_data.get(name) for name in names if name != skip)
+
+    def newest_ids(self, start: int, stop: int) -> list[int] | None:
+        """The ids of rows `start` to `stop` when the search index can list them itself: only
+        search words chosen, default order. None otherwise."""
+        if self.sort != DEFAULT_SORT or self.narrowed():
+            return None
+        return search.newest(self.words, start, stop)
+
+    def newest(self, limit: int, *, skip: str | None = None) -> QuerySet[Recording]:
+        """The newest `limit` recordings of the selection (without `skip`), whatever the sort."""
+        if not self.narrowed(skip=skip):
+            ids = search.newest_query(self.words, limit)
+            if ids is not None:
+                return Recording.objects.filter(id__in=ids).order_by("-id")
+        return self.filtered(skip=skip).order_by("-id")[:limit]
 
     def matching(self, word: str) -> Q:
         """search.contains(word), worked out once per request (it may ask the index)."""

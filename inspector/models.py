@@ -51,6 +51,8 @@ class Recording(models.Model):
     mtime_ns = models.BigIntegerField()
     legacy = models.BooleanField(default=False, help_text="2025 layout with index.sqlite")
     missing = models.BooleanField(default=False, help_text="gone from disk at the last import")
+    # First import. Ids follow the import too: the list's "newest import first" is descending
+    # id, which the primary key and the search index serve (inspector/search.py).
     imported = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     # Test
@@ -116,8 +118,6 @@ class Recording(models.Model):
             models.Index(fields=["test_id"], name="recording_test_id_idx"),
             # Looking a replay miss up by its hash.
             models.Index(fields=["request_hash"], name="recording_hash_idx"),
-            # Default list order.
-            models.Index(fields=["-imported", "-id"], name="recording_newest_idx"),
             # The list's facets: counting a column's values reads its index, not the rows.
             models.Index(fields=["suite"], name="recording_suite_idx"),
             models.Index(fields=["test_file"], name="recording_test_file_idx"),

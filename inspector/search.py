@@ -1,99 +1,132 @@
 """Substring search over test ids and paths that stays fast at 100,000 recordings.
 
-Each recording's `search` column holds its test id and path, lowercased. A trigram index
-answers "contains this word" without reading every row: SQLite's FTS5 with the trigram
-tokenizer (a shadow table kept in step by triggers), PostgreSQL's pg_trgm GIN index (which
-serves `LIKE '%word%'` directly). Words shorter than three letters have no trigram: they scan.
+Each recording's `search` column holds its test id and path, lowercased. Triggers keep a copy of
+it, beside the recording's id, in a narrow shadow table with a trigram index (migration 0005):
+SQLite's FTS5 with the trigram tokenizer, PostgreSQL's pg_trgm GIN index. Checking a candidate
+row then reads ~200 bytes, not the recording's wide row (response text, details: ~1 KB).
+Words shorter than three letters have no trigram: they scan the recordings.
+
+The list's default order is newest import first, which is descending id, the shadow table's own
+key: the index can list a page of matches itself and stop at the page's end, however common
+the words (see `newest`).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-logger = logging.getLogger(__name__)
-
-FTS_TABLE = "inspector_recording_search"
-SQLITE_INDEX = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search, "
-    "content='inspector_recording', content_rowid='id', tokenize='trigram')",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON inspector_recording
-    BEGIN INSERT INTO {FTS_TABLE}(rowid, search) VALUES (new.id, new.search); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON inspector_recording
-    BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search)
-          VALUES ('delete', old.id, old.search); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search
-    ON inspector_recording
-    BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search)
-          VALUES ('delete', old.id, old.search);
-          INSERT INTO {FTS_TABLE}(rowid, search) VALUES (new.id, new.search); END""",
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
-]
-# SQLite: the list's default order with the search column beside it, so that a common word is
-# found by walking this index newest first and stopping at the page's last row, without
-# reading the (wide) table rows that do not match.
-SQLITE_LIST_INDEX = (
-    "CREATE INDEX IF NOT EXISTS recording_list_search_idx "
-    "ON inspector_recording (imported DESC, id DESC, search)"
-)
-# Past this many trigram hits a word is common: walking the list index finds a page sooner
-# than collecting every hit.
+TABLE = "inspector_recording_search"
+# PostgreSQL: the newest recordings checked one by one before asking the trigram index for
+# every match (a common word's matches may all be old: 100,000 rows in one folder-by-folder
+# import put a suite's rows together).
+RECENT = 5000
+# SQLite: past this many matches a word is common (see `contains`).
 COMMON = 2000
-POSTGRES_INDEX = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    # Serves every search word of three letters or more: LIKE '%word%' on `search`.
-    "CREATE INDEX IF NOT EXISTS recording_search_trgm_idx ON inspector_recording "
-    "USING gin (search gin_trgm_ops)",
-]
-_has_fts: dict[str, bool] = {}
+_has_index: dict[str, bool] = {}
 
 
-def create_index(conn: Any) -> None:
-    statements = {"sqlite": SQLITE_INDEX, "postgresql": POSTGRES_INDEX}.get(conn.vendor, [])
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    except DatabaseError as exc:
-        # An SQLite without FTS5's trigram tokenizer (before 3.34), or a PostgreSQL role that
-        # may not create pg_trgm: search still works, by scanning.
-        logger.warning("no trigram index for search (%s); search will scan", exc)
-
-
-def drop_index(conn: Any) -> None:
-    with conn.cursor() as cursor:
-        if conn.vendor == "sqlite":
-            for suffix in ("_insert", "_delete", "_update"):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {FTS_TABLE}{suffix}")
-            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-        elif conn.vendor == "postgresql":
-            cursor.execute("DROP INDEX IF EXISTS recording_search_trgm_idx")
-
-
-def has_fts() -> bool:
+def has_index() -> bool:
     key = connection.settings_dict["NAME"]
-    if key not in _has_fts:
-        _has_fts[key] = FTS_TABLE in connection.introspection.table_names()
-    return _has_fts[key]
+    if key not in _has_index:
+        _has_index[key] = TABLE in connection.introspection.table_names()
+    return _has_index[key]
+
+
+def indexed(word: str) -> bool:
+    return len(word) >= 3 and has_index()
 
 
 def glob_literal(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
+def like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _matches(words: list[str]) -> tuple[str, list[str]]:
+    """The WHERE condition on the shadow table for rows holding every word."""
+    if connection.vendor == "sqlite":
+        return " AND ".join(["search GLOB %s"] * len(words)), [
+            f"*{glob_literal(w.lower())}*" for w in words
+        ]
+    return " AND ".join(["search LIKE %s"] * len(words)), [
+        f"%{like_literal(w.lower())}%" for w in words
+    ]
+
+
+def _key() -> str:
+    return "rowid" if connection.vendor == "sqlite" else "id"
+
+
 def contains(word: str) -> Q:
-    """Recordings whose test id or path contains `word`, case-insensitively."""
+    """Recordings whose test id or path contains `word`, case-insensitively, for queries the
+    index cannot order (other filters, other sorts)."""
     word = word.lower()
-    if connection.vendor == "sqlite" and len(word) >= 3 and has_fts():
-        pattern = f"*{glob_literal(word)}*"
-        hits = f"SELECT rowid FROM {FTS_TABLE} WHERE search GLOB %s"
+    if not indexed(word):
+        return Q(search__contains=word)
+    where, params = _matches([word])
+    hits = f"SELECT {_key()} FROM {TABLE} WHERE {where}"
+    if connection.vendor == "sqlite":
+        # FTS5 spends ~8 us per match: past a few thousand, checking each row of the
+        # selection (already narrowed by a facet's index, or stopping at the page's end)
+        # costs less than listing every match.
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({hits} LIMIT {COMMON})", [pattern])
+            cursor.execute(f"SELECT count(*) FROM ({hits} LIMIT {COMMON})", params)
             (found,) = cursor.fetchone()
-        if found < COMMON:  # a rare word: the trigram index lists its few rows
-            return Q(id__in=RawSQL(hits, [pattern]))
-    return Q(search__contains=word)
+        if found >= COMMON:
+            return Q(search__contains=word)
+    return Q(id__in=RawSQL(hits, params))
+
+
+def newest_query(words: list[str], limit: int) -> RawSQL | None:
+    """The ids of the newest `limit` recordings holding every word, as a subquery; None when
+    the index cannot answer."""
+    if not words or not all(indexed(w) for w in words):
+        return None
+    where, params = _matches(words)
+    if connection.vendor == "sqlite":
+        sql = f"SELECT rowid FROM {TABLE} WHERE {where} ORDER BY rowid DESC LIMIT {int(limit)}"
+    else:
+        sql = (
+            f"SELECT id FROM (WITH hits AS MATERIALIZED (SELECT id FROM {TABLE} "
+            f"WHERE {where}) SELECT id FROM hits ORDER BY id DESC LIMIT {int(limit)}) AS newest"
+        )
+    return RawSQL(sql, params)
+
+
+def newest(words: list[str], start: int, stop: int) -> list[int] | None:
+    """Ids of the recordings holding every word, newest first, from `start` to `stop`; None
+    when the index cannot answer (a word under three letters, no index)."""
+    if not words or not all(indexed(w) for w in words):
+        return None
+    where, params = _matches(words)
+    page = [stop - start, start]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # FTS5 walks its index in rowid order itself and stops at the LIMIT.
+            cursor.execute(
+                f"SELECT rowid FROM {TABLE} WHERE {where} ORDER BY rowid DESC LIMIT %s OFFSET %s",
+                params + page,
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # A GIN index returns matches unordered: all of them (47,000 for a word in half the
+        # rows: 40 ms) before the first page. When the newest rows fill the page, read only
+        # those; otherwise take every match and keep the newest.
+        cursor.execute(
+            f"WITH recent AS MATERIALIZED (SELECT id, search FROM {TABLE} ORDER BY id DESC "
+            f"LIMIT {RECENT}) SELECT id FROM recent WHERE {where} "
+            "ORDER BY id DESC LIMIT %s OFFSET %s",
+            params + page,
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) == stop - start:
+            return ids
+        cursor.execute(
+            f"WITH hits AS MATERIALIZED (SELECT id FROM {TABLE} WHERE {where}) "
+            "SELECT id FROM hits ORDER BY id DESC LIMIT %s OFFSET %s",
+            params + page,
+        )
+        return [row[0] for row in cursor.fetchall()]

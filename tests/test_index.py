@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from inspector.importer import import_paths
 from inspector.models import Recording
+from inspector.views import listing
 
 pytestmark = pytest.mark.django_db
 
@@ -149,8 +151,32 @@ def test_it_keeps_the_list_query_count_fixed(client, django_assert_num_queries, 
     with django_assert_num_queries(2):  # the rows, the import-error count
         response = client.get("/", {"suite": "s"})
     assert len(response.context["rows"]) == 30
-    with django_assert_num_queries(9):  # whether counts stop at FACET_SCAN, a query per facet
+    # One query per selection: the whole one, and the one without the chosen suite.
+    with django_assert_num_queries(2):
         client.get("/facets", {"suite": "s"})
+    client.get("/facets", {"q": "hello"})  # the first search looks for the index once
+    with django_assert_num_queries(1):
+        client.get("/facets", {"q": "hello"})
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "test_"}, {"q": "inference", "streaming": "yes"}])
+def test_it_counts_facets_over_the_newest_matches_when_there_are_many(
+    client, fixture_recordings, monkeypatch, params
+):
+    monkeypatch.setattr(listing, "FACET_SCAN", 5)
+    qs = Recording.objects.all()
+    for word in params.get("q", "").split():
+        qs = qs.filter(search__contains=word)
+    newest = list(qs.order_by("-id")[:5])  # streaming's own counts leave its choice out
+    body = client.get("/facets", params).content.decode()
+    assert "Counts over the newest 5 matches." in body
+    counts = facet_counts(body)
+    assert counts["streaming"] == {
+        "yes": sum(r.is_streaming for r in newest),
+        "no": sum(not r.is_streaming for r in newest),
+    }
+    if "streaming" not in params:
+        assert counts["suite"] == dict(Counter(r.suite for r in newest if r.suite))
 
 
 def test_it_shows_the_facets_in_the_page_without_javascript(client, fixture_recordings):

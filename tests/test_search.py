@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management.color import no_style
 from django.db import connection
 
 from inspector import search
@@ -60,7 +61,9 @@ def test_it_uses_a_trigram_index(tree):
     qs = Recording.objects.filter(search.contains("ordering"))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")  # three rows: make the planner show it
+            # Three rows: a scan would win. Leave the planner only indexes it can search with.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
         sql, params = qs.query.sql_with_params()
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
         cursor.execute(explain + sql, params)
@@ -68,4 +71,56 @@ def test_it_uses_a_trigram_index(tree):
     if connection.vendor == "sqlite":
         assert "VIRTUAL TABLE INDEX" in plan
     else:
-        assert "recording_search_trgm_idx" in plan
+        assert "inspector_recording_search_trgm_idx" in plan
+
+
+@pytest.fixture
+def many(tmp_path):
+    """60 recordings in three suites, imported one suite after another (as a folder walk does),
+    so that the oldest third is the only one holding "alpha"."""
+    for number in range(60):
+        suite = ["alpha", "beta", "gamma"][number // 20]
+        test_id = f"tests/integration/{suite}/test_x.py::test_case_{number:02d}[n={number % 7}]"
+        write(tmp_path / suite / "recordings" / f"{number:064x}.json", {**GOOD, "test_id": test_id})
+        import_paths([tmp_path / suite], max_bytes=10**6)
+    return tmp_path
+
+
+def newest_by_orm(words: list[str]) -> list[int]:
+    qs = Recording.objects.all()
+    for word in words:
+        qs = qs.filter(search.contains(word))
+    return list(qs.order_by("-id").values_list("id", flat=True))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["alpha"], ["test_case"], ["gamma", "n=3"], ["beta", "zzz"], ["x.py::test_case_0"], ["N=6]"]],
+)
+@pytest.mark.parametrize("recent", [5, search.RECENT])
+def test_it_lists_a_page_of_matches_newest_first_from_the_index(many, monkeypatch, words, recent):
+    monkeypatch.setattr(search, "RECENT", recent)  # PostgreSQL: the newest rows, then all matches
+    everything = newest_by_orm(words)
+    assert search.newest(words, 0, 100) == everything
+    assert search.newest(words, 0, 7) == everything[:7]
+    assert search.newest(words, 7, 14) == everything[7:14]
+    assert search.newest(words, 100, 150) == []
+
+
+def test_it_leaves_short_words_to_a_scan(many):
+    assert search.newest(["alpha", "n="], 0, 10) is None
+    assert search.newest([], 0, 10) is None
+
+
+def test_it_empties_the_index_with_the_table(many):
+    """Django's flush (between tests, `manage.py flush`) truncates tables on PostgreSQL: the
+    shadow table must follow, or a new recording could reuse an old id's search text."""
+    tables = [Recording._meta.db_table, *connection.introspection.django_table_names()]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # as outside this test's transaction
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for sql in connection.ops.sql_flush(no_style(), tables, allow_cascade=True):
+            cursor.execute(sql)
+        cursor.execute(f"SELECT count(*) FROM {search.TABLE}")
+        assert cursor.fetchone() == (0,)
+    assert search.newest(["alpha"], 0, 10) == []

@@ -1,11 +1,12 @@
 from django.db import migrations
 
-from inspector import search
-
 
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(search.SQLITE_LIST_INDEX)
+        schema_editor.execute(
+            "CREATE INDEX IF NOT EXISTS recording_list_search_idx "
+            "ON inspector_recording (imported DESC, id DESC, search)"
+        )
 
 
 def drop(apps, schema_editor):

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import orjson
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from inspector.forms import FACETS, FLAG_FACETS, SORTS, RecordingFilter
+from inspector.forms import FACETS, SORTS, RecordingFilter
 from inspector.models import ImportFailure, Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
 
@@ -26,8 +27,13 @@ FACET_SCAN = 10_000
 def select(form: RecordingFilter) -> tuple[list[Recording], int | None]:
     """One page of the matching recordings and the offset of the next page, found by fetching
     one row more than shown instead of counting."""
-    qs = form.ordered(form.filtered()).only(*LIST_COLUMNS)
-    rows = list(qs[form.offset : form.offset + form.size + 1])
+    start, stop = form.offset, form.offset + form.size + 1
+    ids = form.newest_ids(start, stop)
+    if ids is not None:
+        found = Recording.objects.only(*LIST_COLUMNS).in_bulk(ids)
+        rows = [found[i] for i in ids if i in found]
+    else:
+        rows = list(form.ordered(form.filtered()).only(*LIST_COLUMNS)[start:stop])
     more = len(rows) > form.size
     return rows[: form.size], (form.offset + form.size if more else None)
 
@@ -35,34 +41,33 @@ def select(form: RecordingFilter) -> tuple[list[Recording], int | None]:
 def facets(form: RecordingFilter) -> dict[str, Any]:
     """Each facet's values with counts, over the selection as narrowed by the other facets.
     Counts cover at most the newest FACET_SCAN recordings of each selection, so that they stay
-    quick at any size; the page says when they stop there."""
+    quick at any size; the page says when they stop there. One query per selection (the whole
+    one, and one per chosen facet without its own choice) reads the facet columns of those
+    rows; Python counts them."""
+    columns = [*FACETS.values(), "is_streaming", "tool_call_count", "is_exception"]
+    scans: dict[str | None, list[dict[str, Any]]] = {}
+
+    def scan(name: str) -> list[dict[str, Any]]:
+        skip = name if form.cleaned_data.get(name) else None  # else: the whole selection
+        if skip not in scans:
+            scans[skip] = list(form.newest(FACET_SCAN + 1, skip=skip).values(*columns))
+        return scans[skip][:FACET_SCAN]
+
     found = []
-    capped = form.filtered()[FACET_SCAN : FACET_SCAN + 1].exists()
-
-    def newest(skip: str) -> Any:
-        if not capped:
-            return form.filtered(skip=skip)
-        ids = form.ordered(form.filtered(skip=skip)).values("id")[:FACET_SCAN]
-        return Recording.objects.filter(id__in=ids)
-
     for name, column in FACETS.items():
         chosen = form.cleaned_data.get(name) or ""
-        values = (
-            newest(name)
-            .exclude(**{column: ""})
-            .values(column)
-            .annotate(n=Count("id"))
-            .order_by("-n", column)[:FACET_LIMIT]
-        )
+        counts = Counter(row[column] for row in scan(name) if row[column])
         options = [
             {
-                "value": v[column],
-                "label": short_label(name, v[column]),
-                "count": v["n"],
-                "chosen": v[column] == chosen,
-                "url": form.query_string(**{name: "" if v[column] == chosen else v[column]}),
+                "value": value,
+                "label": short_label(name, value),
+                "count": n,
+                "chosen": value == chosen,
+                "url": form.query_string(**{name: "" if value == chosen else value}),
             }
-            for v in values
+            for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[
+                :FACET_LIMIT
+            ]
         ]
         if chosen and not any(o["chosen"] for o in options):
             options.insert(
@@ -76,11 +81,10 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
                 },
             )
         found.append({"name": name, "options": options})
-    for name, condition in FLAG_FACETS.items():
+    for name, holds in FLAG_HOLDS.items():
         chosen = form.cleaned_data.get(name) or ""
-        counts = newest(name).aggregate(
-            yes=Count("id", filter=condition), no=Count("id", filter=~condition)
-        )
+        yes = sum(1 for row in scan(name) if holds(row))
+        counts = {"yes": yes, "no": len(scan(name)) - yes}
         options = [
             {
                 "value": value,
@@ -92,7 +96,16 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
             for value in ("yes", "no")
         ]
         found.append({"name": name, "options": options})
+    capped = any(len(rows) > FACET_SCAN for rows in scans.values())
     return {"groups": found, "capped": capped, "scan": FACET_SCAN}
+
+
+# FLAG_FACETS' conditions, on a row of facet columns.
+FLAG_HOLDS = {
+    "streaming": lambda row: row["is_streaming"],
+    "tools": lambda row: row["tool_call_count"] > 0,
+    "exception": lambda row: row["is_exception"],
+}
 
 
 def short_label(facet: str, value: str) -> str:
