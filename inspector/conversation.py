@@ -1,4 +1,5 @@
-"""View-models of one recording's page, built from its database rows and its original bytes.
+"""View-models of one recording's page, built from its database rows, and of its raw JSON
+section, built from its original bytes.
 
 No request handling and no queries here: the view fetches the rows (a fixed handful of queries)
 and passes them in, so that everything the page shows can be tested without a client.
@@ -27,8 +28,8 @@ from inspector.models import Message, Recording, ToolCall, ToolDef
 
 ERROR_WORDS = ("error", "exception", "traceback", "timed out", "failed")
 PREVIEW_CHARS = 160
-# Up to this size the original file is in the page, hidden, for its copy button; above it the
-# button is a link to the file (a page must never carry megabytes for a button).
+# Up to this size the original file is in the raw JSON section, hidden, for its copy button;
+# above it the button is a link to the file (a page must never carry megabytes for a button).
 COPY_INLINE_MAX = 128 * 1024
 # A streamed passthrough response shows at most this many events; the raw JSON has the rest.
 MAX_EVENTS = 300
@@ -59,6 +60,23 @@ def escaped(html: str) -> SafeString:
 def page_path(recording_path: str) -> str:
     """A recording's page: its path without `.json`, quoted (a file name may hold `#` or `?`)."""
     return "/r/" + quote(recording_path.removesuffix(".json"))
+
+
+def raw_section_path(recording_path: str) -> str:
+    """The raw JSON section of a recording's page, which the page loads on demand."""
+    return "/raw/" + quote(recording_path.removesuffix(".json"))
+
+
+def needs_bytes(recording: Recording, messages: Iterable[Message]) -> bool:
+    """Whether the page shows anything only the original file holds: the events of a streamed
+    passthrough response, or an inline image of the request (the rows keep a summary, and only
+    the bytes tell an image from broken base64). Everything else comes from the rows."""
+    return recording.response_type == "sse-lines" or any(
+        part.get("type") == "image" and str(part.get("url", "")).startswith("data:")
+        for message in messages
+        if message.image_count
+        for part in message.parts or ()
+    )
 
 
 def status_of(recording: Recording) -> str:
@@ -606,9 +624,12 @@ class StreamSummary:
 
 
 def build_stream_summary(recording: Recording, chunks: list[dict[str, Any]]) -> StreamSummary:
+    # Chunks carry few combinations of kinds: counted by combination, then by kind (counting
+    # kind by kind took 25 ms for 20,000 chunks).
     counts: Counter[str] = Counter()
-    for chunk in chunks:
-        counts.update(set(chunk.get("k") or ()))
+    for combination, number in Counter(tuple(c.get("k") or ()) for c in chunks).items():
+        for kind in set(combination):
+            counts[kind] += number
     order = {kind: n for n, kind in enumerate(CHUNK_KINDS)}
     carried = sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
     times = [c["t"] for c in chunks if isinstance(c.get("t"), str)] if recording.has_timing else []
@@ -709,6 +730,35 @@ class RawBlock:
     anchor: str = ""
 
 
+@dataclass
+class RawSection:
+    """The raw JSON section: served apart from the page (`/raw/<path>`), because reading and
+    highlighting a 16 MB file took most of the page's time for a section read now and then."""
+
+    view: str  # the page's: a recording of unknown shape opens its first block
+    url: str
+    raw_url: str
+    blocks: list[RawBlock]
+    original_text: str | None  # the file, for the copy button, when small enough
+    stored: bool  # False: the original bytes are not in the database
+
+
+def build_raw_section(recording: Recording, data: bytes | None) -> RawSection:
+    document = orjson.loads(data) if data is not None else None
+    return RawSection(
+        view=view_of(recording),
+        url=page_path(recording.path),
+        raw_url=f"/r/{quote(recording.path)}",
+        blocks=build_raw(document, recording.path),
+        original_text=(
+            data.decode("utf-8", errors="replace")
+            if data is not None and len(data) <= COPY_INLINE_MAX
+            else None
+        ),
+        stored=data is not None,
+    )
+
+
 def build_raw(document: Any, recording_path: str) -> list[RawBlock]:
     if not isinstance(document, dict):
         return []
@@ -747,6 +797,7 @@ class Page:
     status: str
     url: str
     raw_url: str
+    raw_section_url: str
     test_url: str
     thread: Thread
     chain: ChainView | None
@@ -755,8 +806,6 @@ class Page:
     stream: StreamSummary | None
     events: list[EventView]
     event_count: int
-    raw: list[RawBlock]
-    original_text: str | None  # the file, for the copy button, when small enough
     inputs_html: SafeString | None = None
     metadata_html: SafeString | None = None
     result_html: SafeString | None = None
@@ -787,13 +836,14 @@ def view_of(recording: Recording) -> str:
 def build_page(
     recording: Recording,
     *,
-    data: bytes | None,
+    data: bytes | None = None,
     messages: Iterable[Message] = (),
     calls: Iterable[ToolCall] = (),
     tools: Iterable[ToolDef] = (),
     chunks: list[dict[str, Any]] | None = None,
     siblings: Iterable[Recording] = (),
 ) -> Page:
+    """`data`: the original bytes, when `needs_bytes` says the page shows something of them."""
     document = orjson.loads(data) if data is not None else None
     request = document.get("request") if isinstance(document, dict) else None
     images = request_images(recording.kind, request) if request is not None else {}
@@ -815,13 +865,13 @@ def build_page(
     if view == "tool" and recording.response_text:
         html, _ = highlight_text(recording.response_text)
         result_html = escaped(html)
-    short_path = recording.path.removesuffix(".json")
     return Page(
         recording=recording,
         view=view,
         status=status_of(recording),
         url=page_path(recording.path),
         raw_url=f"/r/{quote(recording.path)}",
+        raw_section_url=raw_section_path(recording.path),
         test_url=f"/test?id={quote(recording.test_id or '', safe='')}",
         thread=thread,
         chain=build_chain(thread),
@@ -830,12 +880,6 @@ def build_page(
         stream=build_stream_summary(recording, chunks) if chunks and not sse else None,
         events=events,
         event_count=event_count,
-        raw=build_raw(document, short_path),
-        original_text=(
-            data.decode("utf-8", errors="replace")
-            if data is not None and len(data) <= COPY_INLINE_MAX
-            else None
-        ),
         inputs_html=pretty(details.get("inputs")) if view in ("tool", "file") else None,
         metadata_html=pretty(details.get("metadata")) if view == "file" else None,
         result_html=result_html,

@@ -18,6 +18,8 @@ LONGEST_GAP = 5.0
 SPEEDS = {"0.25": 0.25, "0.5": 0.5, "1": 1.0, "2": 2.0, "4": 4.0, "10": 10.0, "max": 40.0}
 DEFAULT_SPEED = "1"
 
+# The keys `apply_rest` reads: a chunk without any of them only adds text.
+REST_KEYS = frozenset(("role", "tool", "finish", "usage", "event"))
 # What a chunk can carry, in the order the timeline draws its lanes (tool calls get a lane per
 # index after these).
 KINDS = ("role", "content", "reasoning", "tool", "finish", "usage", "filter", "error", "event",
@@ -113,17 +115,17 @@ def apply_rest(frame: Frame, chunk: dict[str, Any], delta: Delta) -> None:
 
 def frame_at(chunks: list[dict[str, Any]], at: int) -> Frame:
     """The frame after the first `at` chunks (clamped to the stream). Text is joined once at
-    the end: appending to the frame chunk by chunk copies it over and over (20,000 chunks)."""
+    the end: appending to the frame chunk by chunk copies it over and over (20,000 chunks);
+    and most chunks only add text, so `apply_rest` sees only the others."""
     at = max(0, min(at, len(chunks)))
     frame = Frame(total=len(chunks))
-    texts, reasonings, ignored = [], [], Delta()
-    for chunk in chunks[:at]:
-        if "content" in chunk:
-            texts.append(chunk["content"])
-        if "reasoning" in chunk:
-            reasonings.append(chunk["reasoning"])
-        apply_rest(frame, chunk, ignored)
-    frame.text, frame.reasoning = "".join(texts), "".join(reasonings)
+    shown, ignored = chunks[:at], Delta()
+    for chunk in shown:
+        if not REST_KEYS.isdisjoint(chunk):
+            apply_rest(frame, chunk, ignored)
+    frame.at = at
+    frame.text = "".join([c["content"] for c in shown if "content" in c])
+    frame.reasoning = "".join([c["reasoning"] for c in shown if "reasoning" in c])
     return frame
 
 
@@ -161,7 +163,9 @@ def parse_time(stamp: str | None) -> float | None:
 
 def times(chunks: list[dict[str, Any]]) -> list[float] | None:
     """Seconds since the first chunk, when every chunk has a real time; else None."""
-    stamps = [parse_time(c.get("t")) for c in chunks]
+    if not all([c.get("t") for c in chunks]):
+        return None  # without parsing 20,000 times when the recorder kept none
+    stamps = [parse_time(c["t"]) for c in chunks]
     if not stamps or any(s is None for s in stamps) or len(set(stamps)) < 2:
         return None
     start = stamps[0]
@@ -180,8 +184,16 @@ def gaps(chunks: list[dict[str, Any]], speed: float) -> list[float]:
 def lanes(chunks: list[dict[str, Any]]) -> list[str]:
     """The timeline's lanes: the kinds this stream carries, tool calls one lane per index."""
     carried = {kind for chunk in chunks for kind in chunk.get("k", ())}
-    indexes = sorted({f["index"] for c in chunks for f in c.get("tool") or ()})
-    found = [kind for kind in KINDS if kind in carried and kind != "tool"]
+    indexes = {f["index"] for c in chunks for f in c.get("tool") or ()}
+    return lane_order(carried | {f"tool:{i}" for i in indexes})
+
+
+def lane_order(names: set[str]) -> list[str]:
+    """Lanes in the timeline's order: kinds as in `KINDS`, the tool lanes by index after the
+    text ("tool" itself is no lane). `{m["lane"] for m in marks(chunks)}` gives the same lanes
+    as `lanes(chunks)` without another pass over the chunks."""
+    indexes = sorted(int(n.removeprefix("tool:")) for n in names if n.startswith("tool:"))
+    found = [kind for kind in KINDS if kind in names and kind != "tool"]
     position = (
         found.index("reasoning") + 1
         if "reasoning" in found
@@ -194,23 +206,28 @@ def marks(chunks: list[dict[str, Any]], limit: int = 1000) -> list[dict[str, Any
     """One mark per chunk and lane it carries; past `limit` chunks, neighbours share a column
     so that the strip never holds more than `limit` columns."""
     per_column = max(1, -(-len(chunks) // limit))
-    columns: dict[tuple[int, str], dict[str, Any]] = {}
+    # First and last chunk of each (column, lane), in the order lanes first appear. Plain dicts
+    # filled in one loop: this runs once per chunk, 20,000 times for a long stream.
+    first: dict[tuple[int, str], int] = {}
+    last: dict[tuple[int, str], int] = {}
     for chunk in chunks:
-        column = chunk["i"] // per_column
-        carried = [k for k in chunk.get("k", ()) if k != "tool"]
-        carried += [f"tool:{f['index']}" for f in chunk.get("tool") or ()]
-        for lane in carried:
-            mark = columns.get((column, lane))
-            if mark is None:
-                columns[(column, lane)] = {
-                    "column": column,
-                    "lane": lane,
-                    "first": chunk["i"],
-                    "last": chunk["i"],
-                }
-            else:
-                mark["last"] = chunk["i"]
-    return list(columns.values())
+        number = chunk["i"]
+        column = number // per_column
+        for lane in chunk.get("k", ()):  # "tool" too, dropped below for its lanes by index
+            key = (column, lane)
+            if key not in first:
+                first[key] = number
+            last[key] = number
+        for fragment in chunk.get("tool") or ():
+            key = (column, f"tool:{fragment['index']}")
+            if key not in first:
+                first[key] = number
+            last[key] = number
+    return [
+        {"column": column, "lane": lane, "first": number, "last": last[column, lane]}
+        for (column, lane), number in first.items()
+        if lane != "tool"
+    ]
 
 
 def visible(text: str) -> str:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("chunk/<path:path>", playback.chunk, name="chunk"),
     path("chunks/<path:path>", playback.chunk_table, name="chunk-table"),
     path("r/<path:path>", recording.recording, name="recording"),
+    path("raw/<path:path>", recording.raw_section, name="raw-section"),
     path("i/<path:path>/<int:message>/<int:part>", recording.image, name="recording-image"),
     path("v/<path:path>", recording.value, name="recording-value"),
 ]

@@ -10,12 +10,14 @@ from inspector.conversation import (
     build_chain,
     build_events,
     build_page,
+    build_raw_section,
     build_stream_summary,
     build_thread,
     build_tools,
     build_usage,
     decode_image,
     looks_like_error,
+    needs_bytes,
     request_images,
     sniff,
 )
@@ -432,15 +434,56 @@ def test_it_builds_the_page_of_a_recording_with_an_inline_image():
         ("remote", "http://example.com/cat.png", "", 0),
         ("unshown", "javascript:alert(1)", "", 0),
     ]
-    assert (page.view, page.status, page.url, page.raw_url) == (
+    assert (page.view, page.status, page.url, page.raw_url, page.raw_section_url) == (
         "chat",
         "ok",
         "/r/inference/recordings/v",
         "/r/inference/recordings/v.json",
+        "/raw/inference/recordings/v",
     )
     assert page.test_url == (
         "/test?id=tests%2Fintegration%2Finference%2Ftest_vision.py%3A%3Atest_it%5Bx%5D"
     )
-    assert [b.title for b in page.raw] == ["Request", "Response", "Other top-level keys"]
+    # Only the bytes tell the broken image from the real one: this page needs them.
+    assert needs_bytes(rec, [message])
+
+    raw = build_raw_section(rec, orjson.dumps(document))
+    assert [(b.title, b.anchor) for b in raw.blocks] == [
+        ("Request", "raw-request"),
+        ("Response", "raw-response"),
+        ("Other top-level keys", "raw-other"),
+    ]
     # The 100-byte file rides along for its copy button.
-    assert page.original_text == orjson.dumps(document).decode()
+    assert raw.original_text == orjson.dumps(document).decode()
+    assert (raw.view, raw.url, raw.raw_url, raw.stored) == (
+        "chat",
+        "/r/inference/recordings/v",
+        "/r/inference/recordings/v.json",
+        True,
+    )
+
+
+def test_it_needs_the_original_bytes_only_for_inline_images_and_events():
+    remote = Message(
+        index=0, role="user", parts=[summary("http://example.com/cat.png")], image_count=1
+    )
+    inline = Message(
+        index=1, role="user", parts=[summary("data:;base64,", data_bytes=16)], image_count=1
+    )
+    chat, sse = recording(), recording(response_type="sse-lines")
+    assert not needs_bytes(chat, [])
+    assert not needs_bytes(chat, [text(0, "user", "Hi"), remote])
+    assert needs_bytes(chat, [remote, inline])
+    assert needs_bytes(sse, [])
+
+
+def test_it_builds_the_raw_section_of_a_file_too_big_to_copy_or_not_stored():
+    big = {"request": {"body": "x" * 200_000}, "response": {"body": None}}
+    rec = recording(path="generic/recordings/g.json", kind="generic")
+
+    raw = build_raw_section(rec, orjson.dumps(big))
+    assert (raw.view, raw.original_text, raw.stored) == ("generic", None, True)
+    assert [b.title for b in raw.blocks] == ["Request", "Response"]
+    assert "+199,880 chars" in raw.blocks[0].html  # shortened, with a link to see it whole
+    missing = build_raw_section(rec, None)
+    assert (missing.blocks, missing.original_text, missing.stored) == ([], None, False)

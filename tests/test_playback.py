@@ -84,6 +84,7 @@ def test_it_paces_untimed_streams_evenly_and_timed_ones_by_their_gaps():
         {"i": 2, "k": ["content"], "t": "2025-08-04T22:55:31.500Z"},  # a 20 s stall
     ]
     assert playback.times(timed) == [0.0, 0.5, 20.5]
+    assert playback.times([*timed, {"i": 3, "k": ["finish"]}]) is None  # one without a time
     assert playback.gaps(timed, 1.0) == [0.0, 0.5, playback.LONGEST_GAP]
     assert playback.gaps(timed, 10.0) == [0.0, 0.05, playback.LONGEST_GAP / 10]
 
@@ -96,13 +97,16 @@ def test_it_gives_tool_calls_a_lane_each():
         {"i": 3, "k": ["content", "finish"], "content": "ok", "finish": "stop"},
     ]
     assert playback.lanes(chunks) == ["role", "content", "tool:0", "tool:1", "finish"]
-    assert sorted((m["lane"], m["first"]) for m in playback.marks(chunks)) == [
+    marks = playback.marks(chunks)
+    assert sorted((m["lane"], m["first"]) for m in marks) == [
         ("content", 3),
         ("finish", 3),
         ("role", 0),
         ("tool:0", 1),
         ("tool:1", 2),
     ]
+    # The page orders the lanes of its marks rather than reading the chunks again.
+    assert playback.lane_order({m["lane"] for m in marks}) == playback.lanes(chunks)
 
 
 def test_it_keeps_the_strip_small_for_huge_streams():
@@ -111,6 +115,31 @@ def test_it_keeps_the_strip_small_for_huge_streams():
     assert len(marks) == 1000
     assert (marks[0]["first"], marks[0]["last"]) == (0, 19)
     assert marks[-1]["last"] == 19_999
+
+
+def test_it_marks_each_lane_from_its_first_to_its_last_chunk_in_a_column():
+    chunks = [
+        {"i": 0, "k": ["role", "content"], "role": "assistant", "content": "a"},
+        {"i": 1, "k": ["tool"], "tool": [{"index": 2, "args": "{"}, {"index": 0, "args": "{"}]},
+        {"i": 2, "k": ["content"], "content": "b"},
+        {"i": 3, "k": ["tool", "finish"], "tool": [{"index": 2, "args": "}"}], "finish": "x"},
+    ]
+    assert playback.marks(chunks, limit=2) == [
+        {"column": 0, "lane": "role", "first": 0, "last": 0},
+        {"column": 0, "lane": "content", "first": 0, "last": 0},
+        {"column": 0, "lane": "tool:2", "first": 1, "last": 1},
+        {"column": 0, "lane": "tool:0", "first": 1, "last": 1},
+        {"column": 1, "lane": "content", "first": 2, "last": 2},
+        {"column": 1, "lane": "finish", "first": 3, "last": 3},
+        {"column": 1, "lane": "tool:2", "first": 3, "last": 3},
+    ]
+    assert playback.marks(chunks, limit=1) == [
+        {"column": 0, "lane": "role", "first": 0, "last": 0},
+        {"column": 0, "lane": "content", "first": 0, "last": 2},
+        {"column": 0, "lane": "tool:2", "first": 1, "last": 3},
+        {"column": 0, "lane": "tool:0", "first": 1, "last": 1},
+        {"column": 0, "lane": "finish", "first": 3, "last": 3},
+    ]
 
 
 def test_it_makes_whitespace_visible():

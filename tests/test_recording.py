@@ -273,7 +273,7 @@ def test_it_forbids_inline_script_and_style(client, fixtures_imported):
 def test_it_reads_a_big_recording_in_a_fixed_number_of_queries(
     client, fixtures_imported, django_assert_num_queries
 ):
-    # The recording (with its bytes and chunks), its messages, tool calls and tools.
+    # The recording (with its chunks), its messages, tool calls and tools; never its bytes.
     with django_assert_num_queries(4):
         assert client.get(f"/r/{AGENTS_TURN_3}").status_code == 200
     # From a list: one more, for the list's page around it.
@@ -290,7 +290,7 @@ def test_it_reads_the_biggest_corpus_recording_in_a_fixed_number_of_queries(
     rec = Recording.objects.get()
     assert (rec.chunk_count, len(Stream.objects.get(recording=rec).chunks)) == (1399, 1399)
 
-    with django_assert_num_queries(2):  # the recording with bytes and chunks; its one message
+    with django_assert_num_queries(2):  # the recording with its chunks; its one message
         response = client.get(page_path(rec.path))
     html = response.content.decode()
     assert "1399 chunks" in html
@@ -345,10 +345,12 @@ def test_it_shows_one_value_whole_in_place_or_on_its_own_page(client, fixtures_i
     document = orjson.loads((FIXTURES / f"{VISION}.json").read_bytes())
     whole = document["request"]["body"]["messages"][0]["content"][1]["image_url"]["url"]
 
-    page = client.get(f"/r/{VISION}").content.decode()
+    assert whole not in client.get(f"/r/{VISION}").content.decode()
+    # The raw JSON section, which the page loads on demand, links the shortened value.
+    section = client.get(f"/raw/{VISION}", headers={"HX-Request": "true"}).content.decode()
     link = f"/v/{VISION}?at={quote(at, safe='')}"
-    assert f'href="{link}" hx-get="{link}" hx-target="closest .short"' in page
-    assert whole not in page.split('id="raw-original"')[0]  # shortened where it is shown
+    assert f'href="{link}" hx-get="{link}" hx-target="closest .short"' in section
+    assert whole not in section.split('id="raw-original"')[0]  # shortened where it is shown
 
     fragment = client.get(link, headers={"HX-Request": "true"})
     assert fragment.status_code == 200

@@ -80,6 +80,29 @@ def test_it_pages_the_chunk_table(client, fixture_recordings):
     assert rows == [str(i) for i in range(min(len(chunks), 100))]
 
 
+def test_it_reads_the_original_bytes_only_to_show_a_chunk_as_recorded(
+    client, fixture_recordings, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rec = longest_stream()
+
+    def blob_reads(url: str, query: dict) -> list[int]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, query).status_code == 200
+        return [n for n, q in enumerate(queries.captured_queries) if "inspector_blob" in q["sql"]]
+
+    # The recording comes with its chunks: one query, and never the bytes.
+    with django_assert_num_queries(1):
+        client.get(f"/chunks/{page(rec)}", {"page": 0})
+    assert blob_reads(f"/play/{page(rec)}", {"at": 3}) == []
+    assert blob_reads(f"/r/{page(rec)}", {}) == []
+    # A chunk's raw JSON is only in the file: read once, after the recording and its chunks.
+    assert blob_reads(f"/chunk/{page(rec)}", {"n": 3}) == [1]
+    assert len(blob_reads(f"/r/{page(rec)}", {"chunk": 3})) == 1  # the same, without JavaScript
+
+
 def read_events(url: str, limit: float = 20.0) -> list[tuple[float, str, str]]:
     """(arrival time, event, data) of a server-sent event stream, read as it arrives."""
     parts = urlsplit(url)

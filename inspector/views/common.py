@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from inspector.forms import RecordingFilter
-from inspector.models import Recording
+from inspector.models import Blob, Recording
 
 # When two import roots hold the same path, the one imported last wins (a root still being
 # imported for the first time has no last_import yet: it comes last on every database).
@@ -24,6 +25,36 @@ def get_recording(path: str, *related: str) -> Recording:
     if recording is None:
         raise Http404(f"No recording at {path}")
     return recording
+
+
+def stored_bytes(recording: Recording) -> bytes | None:
+    """The recording's original bytes; None when they are not stored. Only for what shows the
+    file itself: pages read their rows."""
+    if connection.vendor == "postgresql":
+        return _stored_bytes_binary(recording.pk)
+    data = Blob.objects.filter(recording=recording).values_list("data", flat=True).first()
+    return None if data is None else bytes(data)
+
+
+def _stored_bytes_binary(recording_id: int) -> bytes | None:
+    """PostgreSQL sends bytea as hex text unless asked for binary, which Django's client-side
+    cursors cannot do: a 16 MB file took ~150 ms to arrive that way, ~25 ms in binary. The
+    cursor is still wrapped the Django way (logged, errors translated, counted by tests)."""
+    import psycopg  # installed with the PostgreSQL backend only
+
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('data')} FROM {quote(Blob._meta.db_table)}"
+        f" WHERE {quote('recording_id')} = %s"
+    )
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, [recording_id])
+        row = cursor.fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def bad_request(request: HttpRequest, form: RecordingFilter, json: bool = False) -> HttpResponse:

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET
 
 from inspector import playback
 from inspector.highlight import highlight_json
-from inspector.models import Blob, Recording, Stream
+from inspector.models import Recording
 from inspector.playback import Delta, Frame
-from inspector.views.common import get_recording
+from inspector.views.common import get_recording, stored_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,11 @@ class ChunkQuery(forms.Form):
 
 
 def stream_of(recording: Recording) -> list[dict[str, Any]]:
-    return Stream.objects.filter(recording=recording).values_list("chunks", flat=True).first() or []
+    """The chunks: fetched with the recording when it was got with `get_recording(p, "stream")`."""
+    try:
+        return recording.stream.chunks
+    except Recording.stream.RelatedObjectDoesNotExist:
+        return []
 
 
 def page_of(recording: Recording) -> str:
@@ -90,9 +94,9 @@ def timeline_context(
     recording: Recording, chunks: list[dict[str, Any]], page: int = 0
 ) -> dict[str, Any]:
     """What the recording page shows of a stream: the strip, the first page of the table."""
-    lanes = playback.lanes(chunks)
     offsets = playback.times(chunks)
     marks = playback.marks(chunks)
+    lanes = playback.lane_order({mark["lane"] for mark in marks})
     columns = max((m["column"] for m in marks), default=0) + 1
     width, lane_height = 1000, 14
     per_column = max(1, -(-len(chunks) // 1000))
@@ -204,7 +208,7 @@ def int_or(value: str | None, default: int) -> int:
 
 
 def _recording_and_chunks(path: str) -> tuple[Recording, list[dict[str, Any]]]:
-    recording = get_recording(f"{path}.json")
+    recording = get_recording(f"{path}.json", "stream")
     chunks = stream_of(recording)
     if not chunks:
         raise Http404(f"{path} has no streamed chunks")
@@ -243,17 +247,21 @@ def chunk(request: HttpRequest, path: str) -> HttpResponse:
 
 
 def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int) -> dict:
-    document = orjson.loads(
-        bytes(Blob.objects.values_list("data", flat=True).get(recording=recording))
-    )
-    body = document["response"]["body"]
+    """The chunk as recorded is only in the original file: the one view of a stream that reads
+    it (a 16 MB file for a 20,000-chunk stream), and only when a chunk is asked for."""
     meta = chunks[number]
-    raw = body[meta["lines"][0] : meta["lines"][1] + 1] if "lines" in meta else body[number]
+    data = stored_bytes(recording)
+    if data is None:
+        raw = html.escape("(the original bytes are not stored)")
+    else:
+        body = orjson.loads(data)["response"]["body"]
+        chunk = body[meta["lines"][0] : meta["lines"][1] + 1] if "lines" in meta else body[number]
+        raw = highlight_json(chunk)  # Pygments escaped every value
     return {
         "recording": recording,
         "n": number,
         "meta": meta,
-        "raw": mark_safe(highlight_json(raw)),  # Pygments escaped every value
+        "raw": mark_safe(raw),
         "frame": playback.frame_at(chunks, number + 1),
         "total": len(chunks),
         "chunk_url": f"/chunk/{page_of(recording)}",

@@ -13,16 +13,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from inspector.conversation import (
     build_page,
+    build_raw_section,
     decode_image,
     escaped,
+    needs_bytes,
     page_path,
     request_images,
 )
 from inspector.forms import RecordingFilter
 from inspector.highlight import highlight_json, pointer_parts, resolve, value_link
-from inspector.models import Blob, Message, Recording, ToolCall, ToolDef
-from inspector.views.common import bad_request, get_recording
-from inspector.views.playback import stream_section
+from inspector.models import Message, Recording, ToolCall, ToolDef
+from inspector.views.common import bad_request, get_recording, stored_bytes
+from inspector.views.playback import stream_of, stream_section
 
 # What a served image may do: nothing. A data: URL that claims to be PNG but holds HTML or SVG
 # must not run as a document on this origin.
@@ -32,23 +34,15 @@ IMAGE_POLICY = "default-src 'none'; sandbox"
 NEIGHBOUR_SCAN_MAX = 10_000
 
 
-def stored_bytes(recording: Recording) -> bytes | None:
-    try:
-        return bytes(recording.blob.data)
-    except Blob.DoesNotExist:
-        return None
-
-
 @require_GET
 def recording(request: HttpRequest, path: str) -> HttpResponse:
-    """`/r/<path>.json` is the original file; `/r/<path>` is the recording's page."""
+    """`/r/<path>.json` is the original file; `/r/<path>` is the recording's page. The page
+    reads the original bytes only for what nothing else holds (see `needs_bytes`): its raw JSON
+    section loads apart, from `raw_section`."""
     if path.endswith(".json"):
         return raw(path)
-    rec = get_recording(f"{path}.json", "blob", "stream")
-    try:
-        chunks = rec.stream.chunks
-    except Recording.stream.RelatedObjectDoesNotExist:
-        chunks = []
+    rec = get_recording(f"{path}.json", "stream")
+    chunks = stream_of(rec)
     # One query per kind of row, whatever their number; none for a kind the recording lacks.
     messages = list(Message.objects.filter(recording=rec)) if rec.message_count else []
     calls = list(ToolCall.objects.filter(recording=rec)) if rec.tool_call_count else []
@@ -64,7 +58,7 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
         )
     page = build_page(
         rec,
-        data=stored_bytes(rec),
+        data=stored_bytes(rec) if needs_bytes(rec, messages) else None,
         messages=messages,
         calls=calls,
         tools=tools,
@@ -81,12 +75,25 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
 def raw(path: str) -> HttpResponse:
     """The original file, byte for byte."""
     recording = get_recording(path)
-    data = Blob.objects.filter(recording=recording).values_list("data", flat=True).first()
+    data = stored_bytes(recording)
     if data is None:
         raise Http404(f"No stored bytes for {path}")
-    response = HttpResponse(bytes(data), content_type="application/json")
+    response = HttpResponse(data, content_type="application/json")
     response["Content-Disposition"] = f'inline; filename="{safe_name(recording.file_name)}"'
     return response
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def raw_section(request: HttpRequest, path: str) -> HttpResponse:
+    """The recording page's raw JSON section, highlighted: for htmx, the fragment that replaces
+    the page's placeholder when it scrolls into view; else a page of its own (the placeholder's
+    link, without JavaScript)."""
+    rec = get_recording(f"{path}.json")
+    ctx = {"raw": build_raw_section(rec, stored_bytes(rec)), "r": rec}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "inspector/recording_raw.html#raw", ctx)
+    return render(request, "inspector/recording_raw.html", ctx)
 
 
 def safe_name(name: str) -> str:
@@ -161,7 +168,7 @@ def neighbours(from_value: str | None, rec: Recording) -> Nav | None:
 def image(request: HttpRequest, path: str, message: int, part: int) -> HttpResponse:
     """The bytes of an inline image of the request (part `part` of message `message`): PNG,
     JPEG, GIF or WebP as its bytes say, else 404. Remote images are never fetched here."""
-    rec = get_recording(f"{path}.json", "blob")
+    rec = get_recording(f"{path}.json")
     data = stored_bytes(rec)
     document = orjson.loads(data) if data is not None else {}
     request_part = document.get("request") if isinstance(document, dict) else None
@@ -198,7 +205,7 @@ def value(request: HttpRequest, path: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     at = form.cleaned_data["at"]
-    rec = get_recording(f"{path}.json", "blob")
+    rec = get_recording(f"{path}.json")
     data = stored_bytes(rec)
     if data is None:
         raise Http404(f"No stored bytes for {path}")

@@ -129,6 +129,7 @@ def test_it_shows_a_shortened_value_whole_in_place(live_server, page: Page, impo
     expect(page.locator(".turn-image img.thumb")).to_be_visible()
     assert page.evaluate(LOAD_IMAGES) == 1
 
+    page.locator("#raw").scroll_into_view_if_needed()  # the raw JSON loads when seen
     block = page.locator("#raw-request")
     block.locator("summary").click()
     short = block.locator(".short")
@@ -139,6 +140,41 @@ def test_it_shows_a_shortened_value_whole_in_place(live_server, page: Page, impo
     expect(block.locator(".short")).to_have_count(0)
     assert block.locator(".whole-value").text_content() == f'"{url}"'
     assert problems == []
+
+
+def test_it_loads_the_raw_json_when_scrolled_to(live_server, page: Page, imported, problems):
+    page.set_viewport_size({"width": 1000, "height": 500})
+    loads: list[str] = []
+    page.on("request", lambda r: loads.append(r.url) if "/raw/" in r.url else None)
+    page.goto(f"{live_server.url}/r/{AGENTS_TURN_3}")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#raw .rec-raw-block")).to_have_count(0)
+    assert loads == []
+
+    page.locator("#raw").scroll_into_view_if_needed()
+    expect(page.locator("#raw .rec-raw-block summary")).to_have_text(
+        ["Request", "Response", "Other top-level keys"]
+    )
+    assert loads == [f"{live_server.url}/raw/{AGENTS_TURN_3}"]
+    # The copy button came with it, and copies the whole file.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#raw button[data-copy-from]").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == (FIXTURES / f"{AGENTS_TURN_3}.json").read_text()
+    assert problems == []
+
+
+def test_it_shows_the_raw_json_without_javascript(live_server, browser, imported):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/r/{VISION}")
+    page.locator("#raw a", has_text="Show the request and response").click()
+    expect(page).to_have_url(f"{live_server.url}/raw/{VISION}")
+    page.locator("#raw-request summary").click()
+    page.locator("#raw-request a.whole").click()  # a plain link: the value on its own page
+    expect(page).to_have_url(re.compile(r"/v/inference/recordings/\w+\?at=%2Frequest"))
+    expect(page.locator("h1")).to_contain_text("Value at")
+    context.close()
 
 
 def test_it_copies_the_test_id(live_server, page: Page, imported, problems):
