@@ -211,3 +211,33 @@ def test_it_opens_every_corpus_page_without_errors(
         images += page.evaluate(LOAD_IMAGES)
         assert problems[before:] == [], url
     assert images == 7
+
+
+def test_it_keeps_the_page_of_a_20000_chunk_stream_small(
+    live_server, page: Page, corpus, manifest, tmp_path, transactional_db, problems
+):
+    """The largest corpus stream grown to 20,000 chunks (as `make bench` does): the page, and
+    its raw section once scrolled to and opened, stay at a few thousand elements."""
+    streams = [row for row in manifest if row["is_streaming"] == "true"]
+    largest = max(streams, key=lambda row: int(row["chunks"]))
+    document = orjson.loads((corpus.parent / largest["path"]).read_bytes())
+    body = document["response"]["body"]
+    middle = body[1:-2]
+    body[1:-2] = [middle[i % len(middle)] for i in range(20_000 - 3)]
+    rel = "big/recordings/" + "b" * 64 + ".json"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_bytes(orjson.dumps(document))
+    report = import_paths([tmp_path], max_bytes=MAX)
+    assert (report.imported, report.failures) == (1, [])
+    count = "() => document.getElementsByTagName('*').length"
+
+    page.goto(f"{live_server.url}{page_path(rel)}")
+    expect(page.locator("#chunk-table tbody tr")).to_have_count(100)
+    # Mostly the strip: at most 1,000 columns (a link, a mark and a title each).
+    assert page.evaluate(count) < 5000
+    page.locator("#raw").scroll_into_view_if_needed()
+    expect(page.locator("#raw details.rec-raw-block")).not_to_have_count(0)
+    page.evaluate("() => document.querySelectorAll('#raw details').forEach(d => d.open = true)")
+    # Highlighted JSON with the 20,000-item array shortened: a few thousand spans, not ~10^6.
+    assert page.evaluate(count) < 10_000
+    assert problems == []
