@@ -220,3 +220,15 @@ def test_it_escapes_test_ids(client, tmp_path):
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1]
+
+
+def test_it_sends_the_policy_under_asgi_too(asgi_server, fixture_recordings):
+    """`make serve` runs the app under uvicorn, where the middleware runs as a coroutine."""
+    from urllib.request import urlopen
+
+    from inspector.middleware import POLICY
+
+    for path in ("/", "/recordings.json", "/errors"):
+        with urlopen(f"{asgi_server}{path}") as response:
+            assert response.headers["Content-Security-Policy"] == POLICY
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
