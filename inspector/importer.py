@@ -1,5 +1,9 @@
 """Import recording files into the database: walk, skip what is unchanged, parse, write in
-batches. Each batch is one transaction, so a crash or Ctrl-C never leaves half a recording."""
+batches. Each batch is one transaction, so a crash or Ctrl-C never leaves half a recording.
+
+Memory stays flat however many files there are: the walk is a generator, what the database
+knows about the files is looked up a few hundred paths at a time, legacy index rows are read
+from the index when their files come by, and the only per-file state is an 8-byte id."""
 
 from __future__ import annotations
 
@@ -7,12 +11,19 @@ import hashlib
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+import urllib.parse
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from django.db import reset_queries, transaction
+import orjson
+from django.db import connection, reset_queries, transaction
+from django.db.models import Field, Model, TextField, Value
 from django.utils import timezone
 
 from inspector import parsing
@@ -33,6 +44,11 @@ LEGACY_INDEX = "index.sqlite"
 # small enough that memory stays flat however many files there are.
 BATCH_FILES = 100
 BATCH_BYTES = 2 * 1024 * 1024
+# Paths looked up in the database at a time: one query per this many files keeps a re-sync
+# fast without loading every known path up front.
+LOOKUP_FILES = 500
+# Ids per statement in the final sweep: under SQLite's bound-parameter limit.
+SWEEP_IDS = 1000
 INT32 = 2**31 - 1
 
 
@@ -80,16 +96,25 @@ def import_paths(
     report = Report()
     for target in paths:
         target = Path(target).absolute()
-        if target.is_dir():
-            root_path, files = target, list(walk(target))
-            whole_tree = True
-        else:
-            root_path = enclosing_root(target) or target.parent
-            files, whole_tree = [target], False
+        whole_tree = target.is_dir()
+        root_path = target if whole_tree else enclosing_root(target) or target.parent
         root, _ = ImportRoot.objects.get_or_create(path=str(root_path))
-        Importer(root, root_path, max_bytes, report, progress, on_failure).run(
-            files, whole_tree, prune
-        )
+        importer = Importer(root, root_path, max_bytes, report, progress, on_failure)
+        if whole_tree:
+            # Walked twice rather than held: the first walk (~1 ms per thousand files) finds
+            # the legacy indexes, imported before their files, and counts for the progress bar.
+            indexes, total = [], 0
+            for file in walk(str(target)):
+                if is_index(file):
+                    indexes.append(file)
+                else:
+                    total += 1
+            files = (file for file in walk(str(target)) if not is_index(file))
+            importer.run(indexes, files, total, whole_tree=True, prune=prune)
+        elif is_index(str(target)):
+            importer.run([str(target)], [], 0, whole_tree=False, prune=prune)
+        else:
+            importer.run([], [str(target)], 1, whole_tree=False, prune=prune)
     return report
 
 
@@ -101,23 +126,90 @@ def enclosing_root(file: Path) -> Path | None:
     return None
 
 
-def walk(top: Path) -> Iterator[Path]:
-    """Every `.json` file and legacy index under `top`, following symlinks but never a loop."""
-    seen: set[tuple[int, int]] = set()
-    for directory, dirnames, filenames in os.walk(top, followlinks=True):
+def walk(top: str) -> Iterator[str]:
+    """Every `.json` file and legacy index under `top`, folder by folder in name order (a
+    folder's files before its subfolders), following symlinks but never a loop. Holds one
+    folder's names at a time, never the whole tree's."""
+    visited: set[tuple[int, int]] = set()
+
+    def folder(directory: str) -> Iterator[str]:
         try:
             info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in visited:
+                return
+            visited.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as entries:
+                files, folders = [], []
+                for entry in entries:
+                    if is_folder(entry):
+                        if not entry.name.startswith("."):
+                            folders.append(entry.name)
+                    elif entry.name.endswith(".json") or entry.name == LEGACY_INDEX:
+                        files.append(entry.name)
         except OSError:
-            dirnames[:] = []
-            continue
-        if (info.st_dev, info.st_ino) in seen:
-            dirnames[:] = []
-            continue
-        seen.add((info.st_dev, info.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(".json") or name == LEGACY_INDEX:
-                yield Path(directory, name)
+            return
+        for name in sorted(files):
+            yield os.path.join(directory, name)
+        for name in sorted(folders):
+            yield from folder(os.path.join(directory, name))
+
+    return folder(top)
+
+
+def is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks
+    except OSError:
+        return False
+
+
+def is_index(path: str) -> bool:
+    return os.path.basename(path) == LEGACY_INDEX
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
+    """The ids not in `seen` (sorted)."""
+    gone = array("q")
+    for pk in ids:
+        at = bisect_left(seen, pk)
+        if at == len(seen) or seen[at] != pk:
+            gone.append(pk)
+    return gone
+
+
+def slices(ids: list[int] | array) -> Iterator[list[int]]:
+    """`ids` SWEEP_IDS at a time."""
+    for start in range(0, len(ids), SWEEP_IDS):
+        yield list(ids[start : start + SWEEP_IDS])
+
+
+def copy_in(model: type[Model], objects: list[Model]) -> None:
+    """PostgreSQL: COPY rows in, in binary. The stored bytes and streams are most of what an
+    import writes; bulk_create sends them as text arrays that psycopg escapes quote by quote in
+    Python, and bytes as hex: COPY takes them as they are, in a fraction of the time."""
+    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types([f.db_type(connection).split("(")[0] for f in fields])
+        for obj in objects:
+            copy.write_row([db_value(f, obj) for f in fields])
+
+
+def db_value(field: Field, obj: Model) -> Any:
+    value = field.pre_save(obj, add=True)
+    if isinstance(value, Value):
+        return value.value  # already as the database takes it
+    return field.get_db_prep_save(value, connection)
 
 
 def suite_of(rel: str, root: Path) -> str:
@@ -149,14 +241,58 @@ def int32(value: Any) -> int | None:
     return None
 
 
-def read_legacy_index(data: bytes) -> list[dict[str, Any]]:
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(data)
-        connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute("SELECT * FROM recordings")]
-    finally:
-        connection.close()
+def legacy_rows_json(data: bytes) -> str:
+    """The index's `recordings` table as the JSON text of a list of row objects, made row by
+    row: at 30,000 files an index has ~15,000 rows, ~11 MB as dicts, 3 MB as text."""
+    with closing(sqlite3.connect(":memory:")) as index:
+        index.deserialize(data)
+        rows = index.execute("SELECT * FROM recordings")
+        names = [column[0] for column in rows.description]
+        text = bytearray(b"[")
+        for row in rows:
+            if len(text) > 1:
+                text += b","
+            text += orjson.dumps(dict(zip(names, row, strict=True)))
+        text += b"]"
+        return text.decode()
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """A legacy index found by this run; its rows describe files under `<its folder>/responses/`."""
+
+    file: str
+    path: str
+
+    @property
+    def prefix(self) -> str:
+        return (PurePosixPath(self.path).parent / "responses").as_posix() + "/"
+
+    def rows(self, rels: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(path, row) of the rows that describe one of `rels`, in table order. Read from the
+        file for each few hundred files: ~1 ms, where keeping every row would cost ~700 bytes
+        per file for the whole import."""
+        prefix = self.prefix
+        names = [rel.removeprefix(prefix) for rel in rels if rel.startswith(prefix)]
+        if not names:
+            return
+        # Read only (immutable: no lock, no journal), as the bytes imported were.
+        uri = f"file:{urllib.parse.quote(self.file)}?immutable=1"
+        try:
+            with closing(sqlite3.connect(uri, uri=True)) as index:
+                index.row_factory = sqlite3.Row
+                # A name with a slash or a `.` is compared as the path it makes, below.
+                rows = index.execute(
+                    "SELECT * FROM recordings WHERE response_file IN"
+                    f" ({', '.join('?' * len(names))})"
+                    " OR instr(response_file, '/') OR response_file = '.'",
+                    names,
+                ).fetchall()
+        except sqlite3.Error:
+            return  # gone or changed since it was imported: its files get no row
+        for row in rows:
+            if row["response_file"]:
+                yield (PurePosixPath(prefix) / str(row["response_file"])).as_posix(), dict(row)
 
 
 class Importer:
@@ -171,55 +307,78 @@ class Importer:
     ) -> None:
         self.root, self.root_path, self.max_bytes = root, root_path, max_bytes
         self.report, self.progress, self.on_failure = report, progress, on_failure
+        self.prefix = os.path.join(str(root_path), "")
         self.batch: list[Pending] = []
         self.batch_bytes = 0
         self.touched: list[tuple[int, int]] = []  # (id, mtime_ns) of files whose bytes are equal
-        self.legacy_rows: dict[str, dict[str, Any]] = {}
-        self.cleared_failures: list[str] = []
-        self.failed_now: set[str] = set()
-        self.index_paths: list[str] = []
+        self.seen = array("q")  # ids of the recordings whose file this run found or created
+        self.indexes: list[Legacy] = []
+        self.failed_before: dict[str, int] = {}  # path: id of the failures before this run
+        self.failing: set[int] = set()  # ids of the failures written by this run
+        self.cleared: list[int] = []  # ids of the failures to delete
 
-    def rel(self, file: Path) -> str:
-        return file.relative_to(self.root_path).as_posix()
+    def rel(self, file: str) -> str:
+        return file.removeprefix(self.prefix).replace(os.sep, "/")
 
-    def run(self, files: list[Path], whole_tree: bool, prune: bool) -> None:
-        existing = {
-            path: (pk, size, mtime_ns, sha, missing)
-            for pk, path, size, mtime_ns, sha, missing in Recording.objects.filter(
-                root=self.root
-            ).values_list("id", "path", "size", "mtime_ns", "sha256", "missing")
-        }
-        failed_before = set(
-            ImportFailure.objects.filter(root=self.root).values_list("path", flat=True)
+    def run(
+        self,
+        indexes: list[str],
+        files: Iterable[str],
+        total: int,
+        *,
+        whole_tree: bool,
+        prune: bool,
+    ) -> None:
+        # Failures are few (each one is in the report too): read up front, each one taken out
+        # as its file comes by.
+        self.failed_before = dict(
+            ImportFailure.objects.filter(root=self.root).values_list("path", "id")
         )
-        indexes = [f for f in files if f.name == LEGACY_INDEX]
         for index in indexes:
-            self.import_legacy_index(index)
-        seen: set[str] = set()
-        recordings = [f for f in files if f.name != LEGACY_INDEX]
-        for number, file in enumerate(recordings, 1):
-            rel = self.rel(file)
-            seen.add(rel)
-            self.import_file(file, rel, existing.get(rel))
-            if rel in failed_before and rel not in self.failed_now:
-                self.cleared_failures.append(rel)
-            if self.progress:
-                self.progress(number, len(recordings))
+            rel = self.rel(index)
+            self.import_legacy_index(index, rel)
+            self.came_by(rel)
+        number = 0
+        for chunk in chunks(files, LOOKUP_FILES):
+            rels = [self.rel(file) for file in chunk]
+            known, legacy = self.lookup(rels)
+            for file, rel in zip(chunk, rels, strict=True):
+                number += 1
+                if rel in known:
+                    self.seen.append(known[rel][0])
+                self.import_file(file, rel, known.get(rel), legacy.get(rel))
+                self.came_by(rel)
+                if self.progress:
+                    self.progress(number, max(total, number))
         self.flush()
         with transaction.atomic():
-            if self.cleared_failures:
-                ImportFailure.objects.filter(
-                    root=self.root, path__in=self.cleared_failures
-                ).delete()
             if whole_tree:
-                self.mark_missing(existing, seen, failed_before, prune)
+                self.mark_missing(prune)
+            for ids in slices(self.cleared):
+                ImportFailure.objects.filter(pk__in=ids).delete()
             ImportRoot.objects.filter(pk=self.root.pk).update(last_import=timezone.now())
+
+    def lookup(self, rels: list[str]) -> tuple[dict[str, tuple], dict[str, dict[str, Any]]]:
+        """What is known of these files: their recordings, and their legacy index rows."""
+        known = {
+            path: (pk, size, mtime_ns, sha, missing)
+            for path, pk, size, mtime_ns, sha, missing in Recording.objects.filter(
+                root=self.root, path__in=rels
+            ).values_list("path", "id", "size", "mtime_ns", "sha256", "missing")
+        }
+        legacy = {path: row for index in self.indexes for path, row in index.rows(rels)}
+        return known, legacy
+
+    def came_by(self, rel: str) -> None:
+        """A file the walk found: if it failed before and not this time, its failure goes."""
+        failure = self.failed_before.pop(rel, None)
+        if failure is not None and failure not in self.failing:
+            self.cleared.append(failure)
 
     def fail(self, rel: str, reason: str, st: os.stat_result | None = None) -> None:
         self.report.failed += 1
         self.report.failures.append((rel, reason))
-        self.failed_now.add(rel)
-        ImportFailure.objects.update_or_create(
+        failure, _ = ImportFailure.objects.update_or_create(
             root=self.root,
             path=rel,
             defaults={
@@ -228,12 +387,15 @@ class Importer:
                 "mtime_ns": st.st_mtime_ns if st else None,
             },
         )
+        self.failing.add(failure.pk)
         if self.on_failure:
             self.on_failure(rel, reason)
 
-    def import_file(self, file: Path, rel: str, known: tuple | None) -> None:
+    def import_file(
+        self, file: str, rel: str, known: tuple | None, legacy_row: dict[str, Any] | None
+    ) -> None:
         try:
-            st = file.stat()
+            st = os.stat(file)
         except OSError as exc:
             self.fail(rel, f"unreadable ({exc.strerror or exc})")
             return
@@ -247,7 +409,8 @@ class Importer:
             self.fail(rel, f"larger than --max-bytes ({st.st_size} > {self.max_bytes} bytes)", st)
             return
         try:
-            data = file.read_bytes()
+            with open(file, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             self.fail(rel, f"unreadable ({exc.strerror or exc})", st)
             return
@@ -255,6 +418,8 @@ class Importer:
         if known and known[3] == sha:
             self.report.unchanged += 1
             self.touched.append((known[0], st.st_mtime_ns))
+            if len(self.touched) >= BATCH_FILES:
+                self.flush()
             return
         try:
             parsed = parsing.parse(data)
@@ -265,42 +430,43 @@ class Importer:
             self.fail(rel, "nesting too deep", st)
             return
         self.batch.append(
-            Pending(
-                rel, data, sha, st, parsed, self.legacy_rows.get(rel), known[0] if known else None
-            )
+            Pending(rel, data, sha, st, parsed, legacy_row, known[0] if known else None)
         )
         self.batch_bytes += len(data)
         if len(self.batch) >= BATCH_FILES or self.batch_bytes >= BATCH_BYTES:
             self.flush()
 
-    def import_legacy_index(self, file: Path) -> None:
-        rel = self.rel(file)
+    def import_legacy_index(self, file: str, rel: str) -> None:
+        stored = LegacyIndex.objects.filter(root=self.root, path=rel)
         try:
-            st = file.stat()
-            data = file.read_bytes()
-            rows = read_legacy_index(data)
-        except (OSError, sqlite3.Error) as exc:
+            st = os.stat(file)
+            before = stored.values_list("size", "mtime_ns", "missing").first()
+            if before == (st.st_size, st.st_mtime_ns, False):
+                self.indexes.append(Legacy(file, rel))  # unchanged: nothing to write
+                return
+            with open(file, "rb") as handle:
+                data = handle.read()
+            rows = legacy_rows_json(data)
+        except (OSError, sqlite3.Error, orjson.JSONEncodeError) as exc:
             self.fail(rel, f"unreadable legacy index ({exc})")
             return
-        self.index_paths.append(rel)
-        folder = PurePosixPath(rel).parent
-        for row in rows:
-            if row.get("response_file"):
-                target = (folder / "responses" / str(row["response_file"])).as_posix()
-                self.legacy_rows[target] = row
-        sha = hashlib.sha256(data).hexdigest()
-        LegacyIndex.objects.update_or_create(
+        self.indexes.append(Legacy(file, rel))
+        index = LegacyIndex(
             root=self.root,
             path=rel,
-            defaults={
-                "size": st.st_size,
-                "sha256": sha,
-                "mtime_ns": st.st_mtime_ns,
-                "data": data,
-                "rows": rows,
-                "missing": False,
-            },
+            size=st.st_size,
+            sha256=hashlib.sha256(data).hexdigest(),
+            mtime_ns=st.st_mtime_ns,
+            data=data,
+            # The JSON text as is: the field would parse nothing but copy it twice more.
+            rows=Value(rows, output_field=TextField()),
         )
+        with transaction.atomic():
+            stored.delete()
+            if connection.vendor == "postgresql":
+                copy_in(LegacyIndex, [index])  # a third of the memory of query parameters
+            else:
+                index.save()
 
     def fields_of(self, item: Pending) -> dict[str, Any]:
         parsed, test = item.parsed, item.parsed.test_id
@@ -360,10 +526,13 @@ class Importer:
         }
         return {name: clean(value) for name, value in values.items()}
 
-    def children(self, recording: Recording, parsed: parsing.Recording) -> dict[type, list]:
+    def children(self, pk: int, parsed: parsing.Recording) -> dict[type, list]:
+        # Rows point to their recording by id, not by instance: a `Blob(recording=r)` or
+        # `Stream(recording=r)` links back from `r` too (one-to-one), a reference cycle that
+        # kept each batch's bytes and chunks alive until the garbage collector came by.
         messages = [
             Message(
-                recording=recording,
+                recording_id=pk,
                 index=m.index,
                 role=clean(m.role),
                 text=clean(m.text),
@@ -377,7 +546,7 @@ class Importer:
         ]
         tools = [
             ToolDef(
-                recording=recording,
+                recording_id=pk,
                 index=i,
                 name=clean(t.name),
                 description=clean(t.description),
@@ -387,7 +556,7 @@ class Importer:
         ]
         calls = [
             ToolCall(
-                recording=recording,
+                recording_id=pk,
                 position=position,
                 index=int32(c.index) or 0,
                 call_id=clean(c.call_id),
@@ -399,7 +568,7 @@ class Importer:
             )
             for position, c in enumerate(parsed.tool_calls)
         ]
-        streams = [Stream(recording=recording, chunks=parsed.chunks)] if parsed.chunks else []
+        streams = [Stream(recording_id=pk, chunks=parsed.chunks)] if parsed.chunks else []
         return {Message: messages, ToolDef: tools, ToolCall: calls, Stream: streams}
 
     def flush(self) -> None:
@@ -423,40 +592,41 @@ class Importer:
                 for model in (Message, ToolDef, ToolCall, Stream, Blob):
                     model.objects.filter(recording_id__in=ids).delete()
             rows: dict[type, list] = {Blob: [], Message: [], ToolDef: [], ToolCall: [], Stream: []}
-            pairs = list(zip(created, fresh, strict=True)) + [
-                (Recording(pk=item.existing_id), item) for item in changed
+            pairs = [(r.pk, item) for r, item in zip(created, fresh, strict=True)] + [
+                (item.existing_id, item) for item in changed
             ]
-            for recording, item in pairs:
-                rows[Blob].append(Blob(recording=recording, data=item.data))
-                for model, objects in self.children(recording, item.parsed).items():
+            for pk, item in pairs:
+                rows[Blob].append(Blob(recording_id=pk, data=item.data))
+                for model, objects in self.children(pk, item.parsed).items():
                     rows[model].extend(objects)
             for model, objects in rows.items():
-                model.objects.bulk_create(objects, batch_size=500)
+                if model in (Blob, Stream) and connection.vendor == "postgresql":
+                    copy_in(model, objects)
+                else:
+                    model.objects.bulk_create(objects, batch_size=500)
             for pk, mtime_ns in touched:
                 Recording.objects.filter(pk=pk).update(mtime_ns=mtime_ns, missing=False)
+        self.seen.extend(r.pk for r in created)
         self.report.imported += len(fresh)
         self.report.updated += len(changed)
         reset_queries()  # with DEBUG on, Django would keep every batch's SQL and bytes
 
-    def mark_missing(
-        self, existing: dict, seen: set[str], failed_before: set[str], prune: bool
-    ) -> None:
-        gone = [path for path in existing if path not in seen]
-        for start in range(0, len(gone), 1000):  # stays under SQLite's bound-parameter limit
-            recordings = Recording.objects.filter(
-                root=self.root, path__in=gone[start : start + 1000]
-            )
+    def mark_missing(self, prune: bool) -> None:
+        """Recordings, failures and legacy indexes of the root that this run did not find."""
+        recordings = Recording.objects.filter(root=self.root)
+        gone = unseen(recordings.values_list("id", flat=True).iterator(), sorted(self.seen))
+        for ids in slices(gone):
+            found = recordings.filter(pk__in=ids)
             if prune:
-                self.report.pruned += recordings.delete()[1].get("inspector.Recording", 0)
+                self.report.pruned += found.delete()[1].get("inspector.Recording", 0)
             else:
-                recordings.update(missing=True)
+                found.update(missing=True)
         self.report.missing += len(gone)
-        stale = [path for path in failed_before if path not in seen]
-        for start in range(0, len(stale), 1000):
-            ImportFailure.objects.filter(
-                root=self.root, path__in=stale[start : start + 1000]
-            ).delete()
-        indexes = LegacyIndex.objects.filter(root=self.root).exclude(path__in=self.index_paths)
+        # Failures of files not found (those found were taken out as they came by).
+        self.cleared.extend(pk for pk in self.failed_before.values() if pk not in self.failing)
+        indexes = LegacyIndex.objects.filter(root=self.root).exclude(
+            path__in=[index.path for index in self.indexes]
+        )
         if prune:
             indexes.delete()
         else:

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import gc
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import orjson
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from inspector import parsing
-from inspector.importer import import_paths
+from inspector import importer, parsing
+from inspector.importer import import_paths, walk
 from inspector.models import (
     Blob,
     ImportFailure,
@@ -369,3 +373,183 @@ def test_it_never_leaves_half_a_recording_when_interrupted(tree, monkeypatch):
     assert Blob.objects.count() == 0
     monkeypatch.undo()
     assert import_paths([tree], max_bytes=MAX).imported == 2
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+def legacy_index(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A 2025 `index.sqlite` with one (request_hash, response_file, timestamp) row each."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as index:
+        index.execute(
+            "CREATE TABLE recordings (request_hash TEXT PRIMARY KEY, response_file TEXT,"
+            " endpoint TEXT, model TEXT, timestamp TEXT, is_streaming BOOLEAN)"
+        )
+        index.executemany(
+            "INSERT INTO recordings VALUES (?, ?, '/api/generate', 'llama3.2:3b', ?, 0)", rows
+        )
+    index.close()
+    return path
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches, lookups and sweeps of a few files, so that a dozen files cross every boundary."""
+    monkeypatch.setattr(importer, "BATCH_FILES", 3)
+    monkeypatch.setattr(importer, "LOOKUP_FILES", 4)
+    monkeypatch.setattr(importer, "SWEEP_IDS", 2)
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Path:
+    """13 recordings in four folders, 5 of them in the legacy layout with an index."""
+    for suite, count in (("agents", 2), ("inference", 3), ("safety", 3)):
+        for n in range(count):
+            write(tmp_path / suite / "recordings" / f"{suite[0] * 63}{n}.json", GOOD)
+    rows = [(f"{n}" * 64, f"{n}{'b' * 11}.json", f"2025-07-29 23:2{n}:00") for n in range(6)]
+    legacy_index(tmp_path / "legacy" / "index.sqlite", rows)
+    legacy = {**GOOD, "test_id": None}
+    for n in range(5):  # row 5 points to a missing file
+        write(tmp_path / "legacy" / "responses" / f"{n}{'b' * 11}.json", legacy)
+    return tmp_path
+
+
+def stored(root: Path) -> dict[str, tuple]:
+    return {
+        r.path: (r.missing, r.legacy_request_hash[:1], r.size == (root / r.path).stat().st_size)
+        for r in Recording.objects.all()
+    }
+
+
+@pytest.mark.django_db
+def test_it_imports_and_resyncs_many_files_in_small_batches(many, small_batches):
+    files = sorted(p.relative_to(many).as_posix() for p in many.rglob("*.json"))
+    report = import_paths([many], max_bytes=MAX)
+    assert report.line() == "imported 13, updated 0, unchanged 0, missing 0, failed 0"
+    hashes = {p: p[len("legacy/responses/")] if p.startswith("legacy/") else "" for p in files}
+    assert stored(many) == {p: (False, hashes[p], True) for p in files}
+    assert Blob.objects.count() == Message.objects.count() == 13
+    assert sorted(Recording.objects.values_list("path", flat=True)) == files
+    assert import_paths([many], max_bytes=MAX).line() == (
+        "imported 0, updated 0, unchanged 13, missing 0, failed 0"
+    )
+
+    # Five files go, one changes, one is touched, one turns bad: each one is seen as such.
+    gone = files[0:2] + files[5:7] + files[-1:]
+    for rel in gone:
+        (many / rel).unlink()
+    write(many / files[2], {**GOOD, "test_id": "t.py::test_changed"})
+    os.utime(many / files[3], ns=(10**18, 10**18))
+    write(many / files[4], b"{")
+    report = import_paths([many], max_bytes=MAX)
+    assert report.line() == "imported 0, updated 1, unchanged 6, missing 5, failed 1"
+    assert sorted(Recording.objects.filter(missing=True).values_list("path", flat=True)) == gone
+    assert Recording.objects.get(path=files[2]).test_function == "test_changed"
+    assert Recording.objects.get(path=files[3]).mtime_ns == 10**18
+    assert list(ImportFailure.objects.values_list("path", flat=True)) == [files[4]]
+
+    # The bad file mended (as it was), the missing ones pruned: no failure left, 8 recordings.
+    write(many / files[4], GOOD)
+    report = import_paths([many], max_bytes=MAX, prune=True)
+    assert (report.line(), report.pruned) == (
+        "imported 0, updated 0, unchanged 8, missing 5, failed 0",
+        5,
+    )
+    assert sorted(Recording.objects.values_list("path", flat=True)) == sorted(
+        set(files) - set(gone)
+    )
+    assert not ImportFailure.objects.exists()
+    assert Blob.objects.count() == Message.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_it_forgets_the_failure_of_a_file_that_is_gone(tree):
+    bad = write(tree / "bad" / "recordings" / "bad.json", b"{")
+    assert import_paths([tree], max_bytes=MAX).failed == 1
+    assert ImportFailure.objects.count() == 1
+    bad.unlink()
+    assert import_paths([tree], max_bytes=MAX).line() == (
+        "imported 0, updated 0, unchanged 1, missing 0, failed 0"
+    )
+    assert not ImportFailure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_legacy_index_and_its_rows_and_rewrites_it_only_when_it_changes(many):
+    path = many / "legacy" / "index.sqlite"
+    import_paths([many], max_bytes=MAX)
+    index = LegacyIndex.objects.get()
+    with sqlite3.connect(path) as source:
+        source.row_factory = sqlite3.Row
+        rows = [dict(row) for row in source.execute("SELECT * FROM recordings")]
+    source.close()
+    assert (index.path, bytes(index.data), index.rows, index.missing) == (
+        "legacy/index.sqlite",
+        path.read_bytes(),
+        rows,
+        False,
+    )
+    assert Recording.objects.get(path="legacy/responses/3bbbbbbbbbbb.json").legacy_timestamp == (
+        "2025-07-29 23:23:00"
+    )
+
+    # Unchanged (same size and mtime): not written again.
+    with CaptureQueriesContext(connection) as queries:
+        import_paths([many], max_bytes=MAX)
+    writes = [q["sql"] for q in queries if '"data"' in q["sql"] and "SELECT" not in q["sql"]]
+    assert writes == []
+
+    with sqlite3.connect(path) as source:
+        source.execute("UPDATE recordings SET timestamp = 'later'")
+    source.close()
+    import_paths([many], max_bytes=MAX)
+    assert {row["timestamp"] for row in LegacyIndex.objects.get().rows} == {"later"}
+    assert bytes(LegacyIndex.objects.get().data) == path.read_bytes()
+
+    path.unlink()
+    import_paths([many], max_bytes=MAX)
+    assert LegacyIndex.objects.get().missing
+
+
+@pytest.mark.django_db
+def test_it_reports_an_unreadable_legacy_index_and_still_imports_its_files(many):
+    (many / "legacy" / "index.sqlite").write_bytes(b"not a database")
+    report = import_paths([many], max_bytes=MAX)
+    assert (report.imported, report.failures) == (
+        13,
+        [("legacy/index.sqlite", "unreadable legacy index (file is not a database)")],
+    )
+    assert not Recording.objects.exclude(legacy_request_hash="").exists()
+
+
+@pytest.mark.django_db
+def test_it_counts_progress_over_the_recordings_only(many):
+    calls: list[tuple[int, int]] = []
+    import_paths([many], max_bytes=MAX, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(n, 13) for n in range(1, 14)]
+
+
+def test_it_walks_folder_by_folder_in_name_order(tmp_path):
+    for rel in ("b/x.json", "a/z.json", "a/c/y.json", "a/y.txt", "a/index.sqlite", ".git/x.json"):
+        write(tmp_path / rel, b"{}")
+    assert [p.removeprefix(f"{tmp_path}/") for p in walk(str(tmp_path))] == [
+        "a/index.sqlite",
+        "a/z.json",
+        "a/c/y.json",
+        "b/x.json",
+    ]
+
+
+@pytest.mark.django_db
+def test_it_leaves_nothing_of_a_batch_for_the_garbage_collector(many):
+    """Bytes and chunks held in reference cycles wait for a full collection: on a big import
+    that was tens of MB, growing with the number of files."""
+    gc.collect()
+    gc.disable()
+    try:
+        import_paths([many], max_bytes=MAX)
+        alive = [o for o in gc.get_objects() if type(o) in {Recording, Blob, Stream, Message}]
+    finally:
+        gc.enable()
+    assert alive == []
