@@ -363,10 +363,14 @@ def test_it_imports_every_fixture_without_failure():
 def test_it_never_leaves_half_a_recording_when_interrupted(tree, monkeypatch):
     write(tree / "agents" / "recordings" / ("b" * 64 + ".json"), GOOD)
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt  # Ctrl-C while the batch's messages are being written
+    write_rows = importer.write_rows
 
-    monkeypatch.setattr(Message.objects, "bulk_create", interrupted)
+    def interrupted(model, objects):
+        if model is Message:
+            raise KeyboardInterrupt  # Ctrl-C while the batch's messages are being written
+        write_rows(model, objects)
+
+    monkeypatch.setattr(importer, "write_rows", interrupted)
     with pytest.raises(KeyboardInterrupt):
         import_paths([tree], max_bytes=MAX)
     assert Recording.objects.count() == 0
