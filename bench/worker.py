@@ -87,7 +87,7 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
     from django.conf import settings
     from django.db import connection, transaction
 
-    from inspector import parsing
+    from inspector import parsing, search
     from inspector.importer import Importer, Pending, Report, import_paths
     from inspector.models import ImportRoot, Recording
 
@@ -159,7 +159,7 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
         # depend on when the measurement starts. SQLite gets nothing: the app never runs
         # ANALYZE, so its users have no statistics either.
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM ANALYZE {table}, inspector_recording_search")
+            cursor.execute(f"VACUUM ANALYZE {table}, {search.TABLE}")
     return {
         "seconds": time.perf_counter() - start,
         "recordings": Recording.objects.count(),

@@ -43,6 +43,13 @@ FLAG_FACETS = {
     "tools": Q(tool_call_count__gt=0),
     "exception": Q(is_exception=True),
 }
+# The same conditions on a row of FACET_COLUMNS: facet counts are made in Python.
+FLAG_HOLDS = {
+    "streaming": lambda row: row["is_streaming"],
+    "tools": lambda row: row["tool_call_count"] > 0,
+    "exception": lambda row: row["is_exception"],
+}
+FACET_COLUMNS = [*FACETS.values(), "is_streaming", "tool_call_count", "is_exception"]
 
 
 def sort_choices() -> list[tuple[str, str]]:

@@ -81,50 +81,48 @@ def contains(word: str) -> Q:
     return Q(id__in=RawSQL(hits, params))
 
 
-def newest_query(words: list[str], limit: int) -> RawSQL | None:
-    """The ids of the newest `limit` recordings holding every word, as a subquery; None when
-    the index cannot answer."""
+def _ordered(words: list[str]) -> tuple[str, str, list[str]] | None:
+    """(the condition for every word, every match newest first, params); None when the index
+    cannot answer (no words, a word under three letters, no index)."""
     if not words or not all(indexed(w) for w in words):
         return None
     where, params = _matches(words)
-    if connection.vendor == "sqlite":
-        sql = f"SELECT rowid FROM {TABLE} WHERE {where} ORDER BY rowid DESC LIMIT {int(limit)}"
-    else:
-        sql = f"SELECT id FROM {TABLE} WHERE {where} ORDER BY id + 0 DESC LIMIT {int(limit)}"
-    return RawSQL(sql, params)
+    # SQLite: FTS5 walks its index in rowid order itself and stops at the LIMIT. PostgreSQL:
+    # `id + 0` keeps the planner off the primary key, whose walk looks cheap to it but reads
+    # every row when the matches are all old; it sorts the GIN index's matches instead.
+    order = "rowid DESC" if connection.vendor == "sqlite" else "id + 0 DESC"
+    return where, f"SELECT {_key()} FROM {TABLE} WHERE {where} ORDER BY {order}", params
+
+
+def newest_query(words: list[str], limit: int) -> RawSQL | None:
+    """The ids of the newest `limit` recordings holding every word, as a subquery; None when
+    the index cannot answer."""
+    if (found := _ordered(words)) is None:
+        return None
+    _, sql, params = found
+    return RawSQL(f"{sql} LIMIT {int(limit)}", params)
 
 
 def newest(words: list[str], start: int, stop: int) -> list[int] | None:
     """Ids of the recordings holding every word, newest first, from `start` to `stop`; None
-    when the index cannot answer (a word under three letters, no index)."""
-    if not words or not all(indexed(w) for w in words):
+    when the index cannot answer."""
+    if (found := _ordered(words)) is None:
         return None
-    where, params = _matches(words)
+    where, sql, params = found
     page = [stop - start, start]
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            # FTS5 walks its index in rowid order itself and stops at the LIMIT.
+        if connection.vendor == "postgresql":
+            # A GIN index returns matches unordered: all of them (47,000 for a word in half
+            # the rows: 40 ms) before the first page. When the newest rows fill the page,
+            # read only those.
             cursor.execute(
-                f"SELECT rowid FROM {TABLE} WHERE {where} ORDER BY rowid DESC LIMIT %s OFFSET %s",
+                f"WITH recent AS MATERIALIZED (SELECT id, search FROM {TABLE} "
+                f"ORDER BY id DESC LIMIT {RECENT}) SELECT id FROM recent WHERE {where} "
+                "ORDER BY id DESC LIMIT %s OFFSET %s",
                 params + page,
             )
-            return [row[0] for row in cursor.fetchall()]
-        # A GIN index returns matches unordered: all of them (47,000 for a word in half the
-        # rows: 40 ms) before the first page. When the newest rows fill the page, read only
-        # those; otherwise take every match and keep the newest.
-        cursor.execute(
-            f"WITH recent AS MATERIALIZED (SELECT id, search FROM {TABLE} ORDER BY id DESC "
-            f"LIMIT {RECENT}) SELECT id FROM recent WHERE {where} "
-            "ORDER BY id DESC LIMIT %s OFFSET %s",
-            params + page,
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) == stop - start:
-            return ids
-        # `id + 0`: sorting by an expression keeps the planner off the primary key, whose
-        # walk looks cheap to it but reads every row when the matches are all old.
-        cursor.execute(
-            f"SELECT id FROM {TABLE} WHERE {where} ORDER BY id + 0 DESC LIMIT %s OFFSET %s",
-            params + page,
-        )
+            ids = [row[0] for row in cursor.fetchall()]
+            if len(ids) == stop - start:
+                return ids
+        cursor.execute(f"{sql} LIMIT %s OFFSET %s", params + page)
         return [row[0] for row in cursor.fetchall()]

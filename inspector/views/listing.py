@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from inspector.forms import FACETS, SORTS, RecordingFilter
+from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, SORTS, RecordingFilter
 from inspector.models import ImportFailure, Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
 
@@ -45,13 +45,12 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
     quick at any size; the page says when they stop there. One query per selection (the whole
     one, and one per chosen facet without its own choice) reads the facet columns of those
     rows; Python counts them."""
-    columns = [*FACETS.values(), "is_streaming", "tool_call_count", "is_exception"]
     scans: dict[str | None, list[dict[str, Any]]] = {}
 
     def scan(name: str) -> list[dict[str, Any]]:
         skip = name if form.cleaned_data.get(name) else None  # else: the whole selection
         if skip not in scans:
-            scans[skip] = list(form.newest(FACET_SCAN + 1, skip=skip).values(*columns))
+            scans[skip] = list(form.newest(FACET_SCAN + 1, skip=skip).values(*FACET_COLUMNS))
         return scans[skip][:FACET_SCAN]
 
     found = []
@@ -99,14 +98,6 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
         found.append({"name": name, "options": options})
     capped = any(len(rows) > FACET_SCAN for rows in scans.values())
     return {"groups": found, "capped": capped, "scan": FACET_SCAN}
-
-
-# FLAG_FACETS' conditions, on a row of facet columns.
-FLAG_HOLDS = {
-    "streaming": lambda row: row["is_streaming"],
-    "tools": lambda row: row["tool_call_count"] > 0,
-    "exception": lambda row: row["is_exception"],
-}
 
 
 def short_label(facet: str, value: str) -> str:
