@@ -7,8 +7,10 @@ row then reads ~200 bytes, not the recording's wide row (response text, details:
 Words shorter than three letters have no trigram: they scan the recordings.
 
 The list's default order is newest import first, which is descending id, the shadow table's own
-key: the index can list a page of matches itself and stop at the page's end, however common
-the words (see `newest`).
+key. FTS5 lists a page of matches in that order itself and stops at the page's end, however
+common the words. A GIN index cannot order its matches: on PostgreSQL the shadow table is split
+into partitions of 8,192 consecutive ids (migration 0007), and a page reads the newest
+partitions' matches, one partition after another (see `newest`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,10 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 TABLE = "inspector_recording_search"
-# PostgreSQL: the newest recordings checked one by one before asking the trigram index for
-# every match (a common word's matches may all be old: 100,000 rows in one folder-by-folder
-# import put a suite's rows together).
-RECENT = 5000
 # SQLite: past this many matches a word is common (see `contains`).
 COMMON = 2000
 _has_index: dict[str, bool] = {}
+_partitioned: dict[str, bool] = {}
 
 
 def has_index() -> bool:
@@ -108,21 +107,22 @@ def newest(words: list[str], start: int, stop: int) -> list[int] | None:
     when the index cannot answer."""
     if (found := _ordered(words)) is None:
         return None
-    where, sql, params = found
-    page = [stop - start, start]
+    _, sql, params = found
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A GIN index returns matches unordered: all of them (47,000 for a word in half
-            # the rows: 40 ms) before the first page. When the newest rows fill the page,
-            # read only those.
-            cursor.execute(
-                f"WITH recent AS MATERIALIZED (SELECT id, search FROM {TABLE} "
-                f"ORDER BY id DESC LIMIT {RECENT}) SELECT id FROM recent WHERE {where} "
-                "ORDER BY id DESC LIMIT %s OFFSET %s",
-                params + page,
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-            if len(ids) == stop - start:
-                return ids
-        cursor.execute(f"{sql} LIMIT %s OFFSET %s", params + page)
+        if connection.vendor == "postgresql" and partitioned():
+            # A common word's matches may all be old (a folder-by-folder import puts a suite's
+            # rows together): partitions without any cost their index's answer, ~0.25 ms.
+            cursor.execute(f"SELECT * FROM {TABLE}_newest(%s, %s)", [params, stop])
+            return [row[0] for row in cursor.fetchall()][start:stop]
+        cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
         return [row[0] for row in cursor.fetchall()]
+
+
+def partitioned() -> bool:
+    """PostgreSQL: whether the shadow table is split by id (migration 0007)."""
+    key = connection.settings_dict["NAME"]
+    if key not in _partitioned:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [f"{TABLE}_newest"])
+            _partitioned[key] = cursor.fetchone()[0]
+    return _partitioned[key]
