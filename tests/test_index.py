@@ -209,16 +209,35 @@ def test_it_never_reads_the_stored_bytes_for_the_list(
     assert "response_text" not in sql
 
 
-def test_it_escapes_test_ids(client, tmp_path):
+@pytest.mark.parametrize(
+    "test_id",
+    [
+        "t.py::test_x[<script>alert(1)</script>]",  # in the test's parameters
+        "t<script>alert(1)</script>.py::C<script>alert(1)</script>::test_<script>alert(1)</script>",
+        None,  # no test id: the file name and path show instead
+    ],
+)
+def test_it_escapes_everything_a_row_shows(client, tmp_path, test_id):
+    """The list's rows are built in Python (listing.row_html): every value from the file is
+    escaped, wherever the row shows it."""
     from tests.test_import_recordings import GOOD, write
 
-    evil = {**GOOD, "test_id": "t.py::test_x[<script>alert(1)</script>]"}
-    write(tmp_path / "s" / "recordings" / "evil.json", evil)
+    evil = "<script>alert(1)</script>"
+    request = {**GOOD["request"], "endpoint": f"/v1{evil}", "model": f"m{evil}"}
+    request["url"] = f"https://h{evil}.example/v1/chat/completions"
+    named = "<img src=x onerror=alert(1)>"  # no slash: a folder's and a file's name
+    write(
+        tmp_path / f"s{named}" / "recordings" / f"e{named}.json",
+        {**GOOD, "test_id": test_id, "request": request},
+    )
     import_paths([tmp_path], max_bytes=10**6)
     response = client.get("/")
     body = response.content.decode()
-    assert "<script>alert(1)</script>" not in body
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<script>" not in body
+    assert "<img" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    row = body[body.index("<tr data-href") : body.index("</tbody>")]
+    assert row.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2  # endpoint, model
     assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1]
 
 

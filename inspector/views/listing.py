@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -8,6 +9,8 @@ import orjson
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -137,14 +140,12 @@ def index(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     rows, next_offset = select(form)
-    # Each row links to its page with the list's state, for j/k there (made here once: the
-    # template filters cost ~0.1 ms a row).
+    # Each row links to its page with the list's state, for j/k there.
     back = "?from=" + quote(form.query_string(_next=form.offset or None).removeprefix("?"))
-    for row in rows:
-        row.url = page_path(row.path) + back
     ctx = {
         "form": form,
         "rows": rows,
+        "rows_html": mark_safe("".join(row_html(row, page_path(row.path) + back) for row in rows)),
         "next_url": form.query_string(_next=next_offset) if next_offset is not None else None,
         "prev_url": form.query_string(_next=max(form.offset - form.size, 0))
         if form.offset
@@ -162,6 +163,52 @@ def index(request: HttpRequest) -> HttpResponse:
         return render(request, "inspector/index.html#results", ctx)
     ctx["failure_count"] = ImportFailure.objects.count()
     return render(request, "inspector/index.html", ctx)
+
+
+ROW = (
+    '<tr data-href="{url}"><td class="test"><a class="open" href="{url}">{name}</a>'
+    '<div class="where" title="{test_id}">{where}</div></td><td>{suite}</td>'
+    "<td><code>{endpoint}</code></td><td>{model}</td><td>{provider}</td><td>{stream}</td>"
+    '<td class="num">{calls}</td><td class="num">{tokens}</td><td class="num">{size}</td>'
+    "<td>{status}</td></tr>\n"
+)
+STREAM = '<span class="tag">stream</span>'
+STATUS = {
+    "missing": '<span class="tag bad">missing</span>',
+    "exception": '<span class="tag bad">exception</span>',
+    "ok": '<span class="tag ok">ok</span>',
+}
+
+
+def row_html(r: Recording, url: str) -> str:
+    """One row of the list. Built here rather than in the template: Django's template engine
+    spent ~0.17 ms a row, a third of a 50-row page's time. Every value from the recording is
+    escaped here (`escape` is what Django's own escaping does)."""
+    if r.test_function:
+        name = f'<span class="fn">{escape(r.test_function)}</span>'
+        if r.test_params:
+            name += f'<span class="params">[{escape(r.test_params)}]</span>'
+    else:
+        name = f'<span class="fn none">{escape(r.file_name)}</span>'
+    if r.test_id:
+        where = f"{r.test_file}::{r.test_class}" if r.test_class else r.test_file
+    else:
+        where = f"no test id · {r.path}"
+    return ROW.format(
+        url=escape(url),
+        name=name,
+        test_id=escape(r.test_id or ""),
+        where=escape(where),
+        suite=escape(r.suite),
+        endpoint=escape(r.endpoint),
+        model=escape(r.model),
+        provider=escape(r.provider),
+        stream=STREAM if r.is_streaming else "",
+        calls=r.tool_call_count or "",
+        tokens="" if r.total_tokens is None else r.total_tokens,
+        size=filesizeformat(r.size),
+        status=STATUS[status_of(r)],
+    )
 
 
 def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
