@@ -197,11 +197,31 @@ def write_rows(model: type[Model], objects: list[Model]) -> None:
         model.objects.bulk_create(objects, batch_size=500)
 
 
-def copy_in(model: type[Model], objects: list[Model]) -> None:
+def create_recordings(recordings: list[Recording]) -> None:
+    """Insert new recordings, giving each its id, in order. PostgreSQL: ids reserved from the
+    table's sequence, then the rows by COPY: bulk_create's text arrays were ~15% of a cold
+    import's time there."""
+    if connection.vendor != "postgresql" or not recordings:
+        Recording.objects.bulk_create(recordings)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Recording._meta.db_table, len(recordings)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for recording, pk in zip(recordings, ids, strict=True):
+        recording.pk = pk
+    copy_in(Recording, recordings, with_id=True)
+    for recording in recordings:
+        recording._state.adding = False
+
+
+def copy_in(model: type[Model], objects: list[Model], with_id: bool = False) -> None:
     """PostgreSQL: COPY rows in, in binary. The stored bytes, streams and messages are most of
     what an import writes; bulk_create sends them as text arrays that psycopg escapes quote by
     quote in Python, and bytes as hex: COPY takes them as they are, in a fraction of the time."""
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
+    fields = [f for f in model._meta.concrete_fields if with_id or f is not model._meta.auto_field]
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with (
@@ -587,9 +607,8 @@ class Importer:
         with transaction.atomic():
             fresh = [item for item in batch if item.existing_id is None]
             changed = [item for item in batch if item.existing_id is not None]
-            created = Recording.objects.bulk_create(
-                [Recording(root=self.root, **self.fields_of(item)) for item in fresh]
-            )
+            created = [Recording(root=self.root, **self.fields_of(item)) for item in fresh]
+            create_recordings(created)
             for item in changed:
                 # Updated in place: same row, same path, so its URL keeps working.
                 Recording.objects.filter(pk=item.existing_id).update(

@@ -546,6 +546,25 @@ def test_it_walks_folder_by_folder_in_name_order(tmp_path):
 
 
 @pytest.mark.django_db
+def test_it_gives_ids_in_import_order_and_later_rows_come_after(many, small_batches):
+    """The list's newest-first order is the id's: ids follow the walk, batch after batch
+    (PostgreSQL reserves them from the sequence for COPY), and rows added later get higher
+    ones."""
+    import_paths([many], max_bytes=MAX)
+    walked = [str(Path(p).relative_to(many)) for p in walk(str(many)) if p.endswith(".json")]
+    by_id = list(Recording.objects.order_by("id").values_list("path", flat=True))
+    assert len(by_id) == 13
+    assert by_id == walked
+    last = Recording.objects.order_by("id").last()
+    write(many / "z" / "recordings" / ("f" * 64 + ".json"), GOOD)
+    import_paths([many], max_bytes=MAX)
+    newest = Recording.objects.order_by("id").last()
+    assert newest.path == "z/recordings/" + "f" * 64 + ".json"
+    assert newest.pk > last.pk
+    assert newest.messages.count() == 1  # children found by the reserved id
+
+
+@pytest.mark.django_db
 def test_it_leaves_nothing_of_a_batch_for_the_garbage_collector(many):
     """Bytes and chunks held in reference cycles wait for a full collection: on a big import
     that was tens of MB, growing with the number of files."""
