@@ -64,7 +64,7 @@ class Recording(models.Model):
     test_params = models.TextField(blank=True)
     suite = models.TextField(blank=True)
     # What the search box matches: the test id and the path, lowercased. Indexed for substring
-    # search by trigrams: FTS5 on SQLite, pg_trgm on PostgreSQL (migration 0002).
+    # search by trigrams: FTS5 on SQLite, pg_trgm on PostgreSQL (inspector/search.py).
     search = models.TextField(blank=True, default="")
     # Request
     kind = models.CharField(max_length=20, choices=Kind.choices)
