@@ -45,15 +45,31 @@ def like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def covering_trigrams(word: str) -> list[str]:
+    """Trigrams side by side that cover `word`: 'inference' -> inf, ere, nce."""
+    found = [word[i : i + 3] for i in range(0, len(word) - 2, 3)]
+    if (len(word) - 3) % 3:
+        found.append(word[-3:])
+    return found
+
+
 def _matches(words: list[str]) -> tuple[str, list[str]]:
     """The WHERE condition on the shadow table for rows holding every word."""
+    words = [w.lower() for w in words]
     if connection.vendor == "sqlite":
-        return " AND ".join(["search GLOB %s"] * len(words)), [
-            f"*{glob_literal(w.lower())}*" for w in words
-        ]
-    return " AND ".join(["search LIKE %s"] * len(words)), [
-        f"%{like_literal(w.lower())}%" for w in words
-    ]
+        # A GLOB makes FTS5 read the index entries of every trigram of the word (14 for a
+        # 16-letter hash), each thousands of rows long. The trigrams that cover the word side
+        # by side find the candidates from a third of them; the GLOB then checks each candidate
+        # on its text (`search || ''` keeps FTS5 from reading the index for it too). About
+        # twice as fast for every word of the benchmark's searches.
+        match = " AND ".join(
+            '"' + trigram.replace('"', '""') + '"'
+            for w in words
+            for trigram in covering_trigrams(w)
+        )
+        where = " AND ".join(["(search || '') GLOB %s"] * len(words))
+        return f"{TABLE} MATCH %s AND {where}", [match, *(f"*{glob_literal(w)}*" for w in words)]
+    return " AND ".join(["search LIKE %s"] * len(words)), [f"%{like_literal(w)}%" for w in words]
 
 
 def _key() -> str:

@@ -43,6 +43,21 @@ def test_it_treats_wildcards_in_words_as_plain_characters(tree, word):
     assert found(word) == [TEST_IDS[2]]
 
 
+def test_it_matches_quotes_and_the_ends_of_long_words(tmp_path):
+    """On SQLite the index is asked for the trigrams that cover a word side by side (FTS5
+    query syntax: quotes doubled), then each candidate's text is checked."""
+    test_id = 'tests/t.py::test_say["hi" and "bye"]'
+    write(tmp_path / "q" / "recordings" / f"{7:064x}.json", {**GOOD, "test_id": test_id})
+    import_paths([tmp_path], max_bytes=10**6)
+    assert search.covering_trigrams("inference") == ["inf", "ere", "nce"]
+    assert search.covering_trigrams("gpt-4o") == ["gpt", "-4o"]
+    assert search.covering_trigrams("k0042") == ["k00", "042"]
+    for word in ['"hi"', 'say["hi" and "bye"]', '"bye', "0000000000000000000000007.json"]:
+        assert found(word) == [test_id], word
+        assert search.newest([word], 0, 5) == [Recording.objects.get().pk], word
+    assert found('"hi" and "byeX') == []
+
+
 def test_it_matches_short_words_too(tree):
     assert found("3b") == [TEST_IDS[1]]
     assert found("_") == sorted(TEST_IDS)  # every path has one
