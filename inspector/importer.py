@@ -183,12 +183,6 @@ def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
     return gone
 
 
-def slices(ids: list[int] | array) -> Iterator[list[int]]:
-    """`ids` SWEEP_IDS at a time."""
-    for start in range(0, len(ids), SWEEP_IDS):
-        yield list(ids[start : start + SWEEP_IDS])
-
-
 def write_rows(model: type[Model], objects: list[Model]) -> None:
     """Insert a batch's rows of one child table (nothing needs their ids back)."""
     if connection.vendor == "postgresql":
@@ -382,7 +376,7 @@ class Importer:
         with transaction.atomic():
             if whole_tree:
                 self.mark_missing(prune)
-            for ids in slices(self.cleared):
+            for ids in chunks(self.cleared, SWEEP_IDS):
                 ImportFailure.objects.filter(pk__in=ids).delete()
             ImportRoot.objects.filter(pk=self.root.pk).update(last_import=timezone.now())
 
@@ -639,7 +633,7 @@ class Importer:
         """Recordings, failures and legacy indexes of the root that this run did not find."""
         recordings = Recording.objects.filter(root=self.root)
         gone = unseen(recordings.values_list("id", flat=True).iterator(), sorted(self.seen))
-        for ids in slices(gone):
+        for ids in chunks(gone, SWEEP_IDS):
             found = recordings.filter(pk__in=ids)
             if prune:
                 self.report.pruned += found.delete()[1].get("inspector.Recording", 0)

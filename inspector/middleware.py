@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 # Recording content is untrusted: no inline script or style can run, whatever a test id or an LLM
@@ -22,27 +20,12 @@ POLICY = "; ".join([
 
 
 class ContentSecurityPolicyMiddleware:
-    # Both kinds, so that under ASGI the request stays on the event loop until the view: a
-    # sync-only middleware costs two thread switches per request (~1-2 ms).
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        return secure(self.get_response(request))
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        return secure(await self.get_response(request))
-
-
-def secure(response: HttpResponse) -> HttpResponse:
-    response.headers.setdefault("Content-Security-Policy", POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

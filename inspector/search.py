@@ -15,6 +15,8 @@ partitions' matches, one partition after another (see `newest`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -22,15 +24,30 @@ from django.db.models.expressions import RawSQL
 TABLE = "inspector_recording_search"
 # SQLite: past this many matches a word is common (see `contains`).
 COMMON = 2000
-_has_index: dict[str, bool] = {}
-_partitioned: dict[str, bool] = {}
+# What the database's schema holds, asked once per database: (database name, what) -> answer.
+_schema: dict[tuple[str, str], bool] = {}
+
+
+def _known(what: str, ask: Callable[[], bool]) -> bool:
+    key = (connection.settings_dict["NAME"], what)
+    if key not in _schema:
+        _schema[key] = ask()
+    return _schema[key]
 
 
 def has_index() -> bool:
-    key = connection.settings_dict["NAME"]
-    if key not in _has_index:
-        _has_index[key] = TABLE in connection.introspection.table_names()
-    return _has_index[key]
+    return _known("index", lambda: TABLE in connection.introspection.table_names())
+
+
+def partitioned() -> bool:
+    """PostgreSQL: whether the shadow table is split by id (migration 0007)."""
+
+    def ask() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [f"{TABLE}_newest"])
+            return bool(cursor.fetchone()[0])
+
+    return _known("partitioned", ask)
 
 
 def indexed(word: str) -> bool:
@@ -96,9 +113,9 @@ def contains(word: str) -> Q:
     return Q(id__in=RawSQL(hits, params))
 
 
-def _ordered(words: list[str]) -> tuple[str, str, list[str]] | None:
-    """(the condition for every word, every match newest first, params); None when the index
-    cannot answer (no words, a word under three letters, no index)."""
+def _ordered(words: list[str]) -> tuple[str, list[str]] | None:
+    """(every match newest first, params); None when the index cannot answer (no words, a
+    word under three letters, no index)."""
     if not words or not all(indexed(w) for w in words):
         return None
     where, params = _matches(words)
@@ -106,7 +123,7 @@ def _ordered(words: list[str]) -> tuple[str, str, list[str]] | None:
     # `id + 0` keeps the planner off the primary key, whose walk looks cheap to it but reads
     # every row when the matches are all old; it sorts the GIN index's matches instead.
     order = "rowid DESC" if connection.vendor == "sqlite" else "id + 0 DESC"
-    return where, f"SELECT {_key()} FROM {TABLE} WHERE {where} ORDER BY {order}", params
+    return f"SELECT {_key()} FROM {TABLE} WHERE {where} ORDER BY {order}", params
 
 
 def newest_query(words: list[str], limit: int) -> RawSQL | None:
@@ -114,7 +131,7 @@ def newest_query(words: list[str], limit: int) -> RawSQL | None:
     the index cannot answer."""
     if (found := _ordered(words)) is None:
         return None
-    _, sql, params = found
+    sql, params = found
     return RawSQL(f"{sql} LIMIT {int(limit)}", params)
 
 
@@ -123,7 +140,7 @@ def newest(words: list[str], start: int, stop: int) -> list[int] | None:
     when the index cannot answer."""
     if (found := _ordered(words)) is None:
         return None
-    _, sql, params = found
+    sql, params = found
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and partitioned():
             # A common word's matches may all be old (a folder-by-folder import puts a suite's
@@ -132,13 +149,3 @@ def newest(words: list[str], start: int, stop: int) -> list[int] | None:
             return [row[0] for row in cursor.fetchall()][start:stop]
         cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
         return [row[0] for row in cursor.fetchall()]
-
-
-def partitioned() -> bool:
-    """PostgreSQL: whether the shadow table is split by id (migration 0007)."""
-    key = connection.settings_dict["NAME"]
-    if key not in _partitioned:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [f"{TABLE}_newest"])
-            _partitioned[key] = cursor.fetchone()[0]
-    return _partitioned[key]
