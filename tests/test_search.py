@@ -130,7 +130,11 @@ def spread(many):
 
 
 WORDS = [
-    ["alpha"], ["test_case"], ["gamma", "n=3"], ["beta", "zzz"], ["x.py::test_case_0"], ["N=6]"]
+    ["alpha"], ["test_case"], ["gamma", "n=3"], ["beta", "zzz"], ["x.py::test_case_0"], ["N=6]"],
+    # Four words: the index takes three, the fourth is checked on the rows it finds.
+    ["integration", "x.py", "test_case_1", "n=2]"],
+    # Its pieces (alp, ha/, tes, t_case) are all in the alpha rows, in that order; it is not.
+    ["alpha/test_case"],
 ]  # fmt: skip
 
 
