@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django import forms
@@ -52,10 +52,28 @@ FLAG_HOLDS = {
 FACET_COLUMNS = [*FACETS.values(), "is_streaming", "tool_call_count", "is_exception"]
 
 
+class SharedFields(dict):
+    """A form's fields, shared by its instances: Django deep-copies them for each (so that one
+    may change its own), which cost RecordingFilter's 14 ~0.6 ms a request."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+F = TypeVar("F", bound=type[forms.BaseForm])
+
+
+def shared_fields(form: F) -> F:
+    """For forms whose instances never change their fields (and render none with widgets)."""
+    form.base_fields = SharedFields(form.base_fields)
+    return form
+
+
 def sort_choices() -> list[tuple[str, str]]:
     return [(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS]
 
 
+@shared_fields
 class RecordingFilter(forms.Form):
     """The list's state: search words, facet values, sort, page. Every field is optional and
     every value is validated, so a bad query string is a 400, never a 500."""

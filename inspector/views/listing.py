@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, SORTS, RecordingFilter
@@ -133,7 +133,7 @@ def status_of(recording: Recording) -> str:
     return "exception" if recording.is_exception else "ok"
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def index(request: HttpRequest) -> HttpResponse:
     form = RecordingFilter(request.GET)
@@ -220,7 +220,7 @@ def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
     return {"url": form.query_string(_sort=key), "arrow": ""}
 
 
-@require_GET
+@require_safe
 def facet_counts(request: HttpRequest) -> HttpResponse:
     """The facets of a selection, with counts: the list loads them after its rows."""
     form = RecordingFilter(request.GET)
@@ -229,7 +229,7 @@ def facet_counts(request: HttpRequest) -> HttpResponse:
     return render(request, "inspector/index.html#facets", {"form": form, "facets": facets(form)})
 
 
-@require_GET
+@require_safe
 def recordings_json(request: HttpRequest) -> HttpResponse:
     form = RecordingFilter(request.GET)
     if not form.is_valid():
@@ -246,7 +246,7 @@ def recordings_json(request: HttpRequest) -> HttpResponse:
     return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 
-@require_GET
+@require_safe
 def by_test(request: HttpRequest) -> HttpResponse:
     """Every recording of one test, in conversation order: each next request's messages extend
     the previous one's, so the test reads as one thread."""
@@ -287,7 +287,7 @@ def by_test(request: HttpRequest) -> HttpResponse:
     return render(request, "inspector/by_test.html", ctx, status=200 if recordings else 404)
 
 
-@require_GET
+@require_safe
 def import_errors(request: HttpRequest) -> HttpResponse:
     failures = ImportFailure.objects.select_related("root").order_by("root__path", "path")
     return render(

@@ -17,9 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from inspector import playback
+from inspector.forms import shared_fields
 from inspector.highlight import highlight_json
 from inspector.models import Recording
 from inspector.playback import Delta, Frame
@@ -33,6 +34,7 @@ CHUNK_PAGE = 100
 COALESCE = 0.03
 
 
+@shared_fields
 class PlayerState(forms.Form):
     at = forms.IntegerField(required=False, min_value=0)
     speed = forms.ChoiceField(required=False, choices=[(s, s) for s in playback.SPEEDS])
@@ -51,6 +53,7 @@ class PlayerState(forms.Form):
         return self.cleaned_data.get("speed") or playback.DEFAULT_SPEED
 
 
+@shared_fields
 class ChunkQuery(forms.Form):
     """`n`: a chunk to show; `page`: a page of the chunk table."""
 
@@ -215,7 +218,7 @@ def _recording_and_chunks(path: str) -> tuple[Recording, list[dict[str, Any]]]:
     return recording, chunks
 
 
-@require_GET
+@require_safe
 def player(request: HttpRequest, path: str) -> HttpResponse:
     """The player in one state: paused at a chunk, or playing from it (`play=1`)."""
     recording, chunks = _recording_and_chunks(path)
@@ -233,7 +236,7 @@ def player(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def chunk(request: HttpRequest, path: str) -> HttpResponse:
     """One chunk's raw JSON and the message assembled up to and including it."""
     recording, chunks = _recording_and_chunks(path)
@@ -268,7 +271,7 @@ def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int
     }
 
 
-@require_GET
+@require_safe
 def chunk_table(request: HttpRequest, path: str) -> HttpResponse:
     recording, chunks = _recording_and_chunks(path)
     query = ChunkQuery(request.GET)
@@ -354,7 +357,7 @@ async def replay(
     yield sse("done", render_to_string("inspector/_player.html", ctx))
 
 
-@require_GET
+@require_GET  # not HEAD: the replay would run its whole length for nothing
 async def stream(request: HttpRequest, path: str) -> StreamingHttpResponse:
     """Server-sent events replaying a stream, for htmx's SSE extension."""
     recording, chunks = await sync_to_async(_recording_and_chunks)(path)

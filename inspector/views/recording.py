@@ -8,7 +8,7 @@ import orjson
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from inspector.conversation import (
@@ -20,7 +20,7 @@ from inspector.conversation import (
     page_path,
     request_images,
 )
-from inspector.forms import RecordingFilter
+from inspector.forms import RecordingFilter, shared_fields
 from inspector.highlight import highlight_json, pointer_parts, resolve, value_link
 from inspector.models import Message, Recording, ToolCall, ToolDef
 from inspector.views.common import bad_request, get_recording, stored_bytes
@@ -34,7 +34,7 @@ IMAGE_POLICY = "default-src 'none'; sandbox"
 NEIGHBOUR_SCAN_MAX = 10_000
 
 
-@require_GET
+@require_safe
 def recording(request: HttpRequest, path: str) -> HttpResponse:
     """`/r/<path>.json` is the original file; `/r/<path>` is the recording's page. The page
     reads the original bytes only for what nothing else holds (see `needs_bytes`): its raw JSON
@@ -83,7 +83,7 @@ def raw(path: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def raw_section(request: HttpRequest, path: str) -> HttpResponse:
     """The recording page's raw JSON section, highlighted: for htmx, the fragment that replaces
@@ -164,7 +164,7 @@ def neighbours(from_value: str | None, rec: Recording) -> Nav | None:
 # --------------------------------------------------------------------------- images and values
 
 
-@require_GET
+@require_safe
 def image(request: HttpRequest, path: str, message: int, part: int) -> HttpResponse:
     """The bytes of an inline image of the request (part `part` of message `message`): PNG,
     JPEG, GIF or WebP as its bytes say, else 404. Remote images are never fetched here."""
@@ -186,6 +186,7 @@ def image(request: HttpRequest, path: str, message: int, part: int) -> HttpRespo
     return response
 
 
+@shared_fields
 class ValueQuery(forms.Form):
     at = forms.CharField(required=False, max_length=4000, strip=False)
 
@@ -196,7 +197,7 @@ class ValueQuery(forms.Form):
         return at
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def value(request: HttpRequest, path: str) -> HttpResponse:
     """One value of a recording, whole (its own children still shortened): for htmx, the
