@@ -130,6 +130,16 @@ def test_it_answers_head_for_monitors_and_refuses_writes(client, fixture_recordi
     assert client.head(f"/stream/{page}").status_code == 405
 
 
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, 2, 1023, 1024, 1075, 1126, 52_000, 1_048_575, 1_048_576, 1_153_434, 10**12, 10**18],
+)
+def test_it_says_sizes_as_django_does(size):
+    from django.template.defaultfilters import filesizeformat
+
+    assert listing.size_text(size) == filesizeformat(size)
+
+
 def test_its_form_shares_its_fields_between_requests_and_nothing_else():
     """Django deep-copies a form's fields for each instance: ~0.6 ms a request for the list's."""
     from inspector.forms import RecordingFilter
