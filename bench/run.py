@@ -133,13 +133,13 @@ def machine(dbs: dict[str, Any]) -> dict[str, Any]:
 
 
 def code_version() -> str:
-    """The commit measured, `+dirty` when the app's files differ from it (bench/ aside)."""
+    """The commit measured, `+dirty` when the app's files differ from it (bench/ and docs aside)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, check=True
         ).stdout.decode()
         changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", ".", ":!bench", ":!Makefile"],
+            ["git", "status", "--porcelain", "--", ".", ":!bench", ":!Makefile", ":!*.md"],
             cwd=ROOT,
             capture_output=True,
             check=True,
