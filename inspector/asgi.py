@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import gc
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import django
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.typing import ASGIReceiveCallable as Receive
+from asgiref.typing import ASGISendCallable as Send
+from asgiref.typing import Scope
 from django.core.handlers.asgi import ASGIHandler
-from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponseBase
 from django.template.loader import get_template
 from django.urls import resolve
@@ -22,37 +24,31 @@ class Handler(ASGIHandler):
     eleven hand-overs a request, ~2 ms of a 5 ms search here). Async views (the playback's event
     stream) still run on the event loop, and their responses still stream from it.
 
-    It also hands database connections from one request to the next, as WSGI servers do.
-    Django keeps them in the request's async context and runs each request in a thread of its
-    own, so under ASGI each request opened its own connection and CONN_MAX_AGE had no effect:
-    ~1 ms for SQLite to read the schema and set its PRAGMAs, and a cold page cache. A request
-    takes an idle connection and gives it back when its response is closed, after the request
-    signals have closed it if it is too old or broken; requests still streaming keep theirs, so
-    no two requests share one at a time. (PostgreSQL's pool does the same for its own.)"""
+    Each request runs in a thread of Django's asking (a ThreadSensitiveContext): Django made a
+    thread for every request, and another to wait for it to end. This handler keeps the threads
+    and hands them from one request to the next, as WSGI servers do, and with them each thread's
+    database connections: Django keeps those per thread, so every request opened one and
+    CONN_MAX_AGE had no effect (~1 ms for SQLite, and a cold page cache). A request keeps its
+    thread until its response is sent and closed, so no two share one at a time; the request
+    signals still close a connection that is too old or broken. (PostgreSQL's pool hands its
+    connections over the same way.)"""
 
     def __init__(self) -> None:
         super().__init__()
-        self.idle: list[dict[str, BaseDatabaseWrapper]] = []
+        self.threads: list[ThreadPoolExecutor] = []
 
-    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         try:
-            for alias, wrapper in self.idle.pop().items():
-                connections[alias] = wrapper
+            thread = self.threads.pop()
         except IndexError:
-            pass
-        response = super().get_response(request)
-        mine = {alias: connections[alias] for alias in connections}
-        for wrapper in mine.values():
-            if not wrapper.allow_thread_sharing:
-                wrapper.inc_thread_sharing()  # the next request runs in another thread
-        close = response.close
-
-        def close_and_give_back() -> None:
-            close()
-            self.idle.append(mine)
-
-        response.close = close_and_give_back
-        return response
+            thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.append(thread)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

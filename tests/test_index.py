@@ -328,20 +328,20 @@ def test_it_hands_a_request_to_a_worker_thread_once_under_asgi(asgi_server, monk
     with urlopen(f"{asgi_server}/recordings.json?q=anything") as response:
         assert response.status == 200
     settled(lambda: len(calls) >= 3)  # the server closes the response after sending it
-    # request_started's receivers, the request, closing the response (request_finished's) and
-    # giving its database connections back.
+    # request_started's receivers, the request, closing the response (request_finished's).
     assert calls == [
         "Signal.asend.<locals>.sync_send",
-        "Handler.get_response",
-        "Handler.get_response.<locals>.close_and_give_back",
+        "BaseHandler.get_response",
+        "HttpResponseBase.close",
     ]
 
 
 def test_it_keeps_database_connections_from_request_to_request_under_asgi(
     asgi_server, fixture_recordings, monkeypatch
 ):
-    """Under ASGI Django opens a connection per request (each runs in a thread of its own):
-    ~1 ms for SQLite, and a cold page cache. inspector.asgi.Handler hands them on."""
+    """Under ASGI Django opened a connection per request (each ran in a new thread): ~1 ms for
+    SQLite, and a cold page cache. inspector.asgi.Handler hands its threads on, and with them
+    their connections."""
     from urllib.request import urlopen
 
     from django.db import connection, connections
@@ -364,41 +364,67 @@ def test_it_keeps_database_connections_from_request_to_request_under_asgi(
     handler = application
     while not isinstance(handler, Handler):
         handler = handler.application  # under the static files' handler
+    idle = max(len(handler.threads), 1)
     for _ in range(4):
         with urlopen(f"{asgi_server}/recordings.json?q=chat") as response:
             assert response.status == 200
-        settled(lambda: handler.idle)  # given back once the response is closed, after sending
+        # A request gives its thread back once its response is closed, after sending it.
+        settled(lambda: len(handler.threads) == idle)
     assert len(made) <= 1  # none when an earlier test's server left one idle
     if connection.vendor == "sqlite":  # PostgreSQL takes it from its pool each time
         assert len(opened) <= 1
 
 
-def test_requests_under_way_do_not_share_a_connection(rf):
-    """A request takes an idle connection and gives it back when its response is closed: one
-    still streaming keeps its own."""
+def test_requests_under_way_keep_a_thread_of_their_own(monkeypatch):
+    """A request takes an idle thread (and its database connections) and gives it back when its
+    response is closed: one still under way keeps its own, and no thread is made for the next."""
+    import asyncio
     import threading
-
-    from django.db import connections
 
     from inspector.asgi import Handler
 
     handler = Handler()
-    handler.load_middleware()
+    ran, second_started = {}, threading.Event()
+    get_response = Handler.get_response
 
-    def in_a_thread(work):
-        # Each step in a thread of its own, as under ASGI (and not on the test's connection).
-        done = []
-        thread = threading.Thread(target=lambda: done.append(work()))
-        thread.start()
-        thread.join()
-        return done[0]
+    def recorded(self, request):
+        ran[request.path] = threading.current_thread()
+        if request.path == "/first":
+            assert second_started.wait(5), "the second request waited for the first"
+        else:
+            second_started.set()
+        return get_response(self, request)
 
-    def serve():
-        return handler.get_response(rf.get("/nowhere")), connections["default"]
+    monkeypatch.setattr(Handler, "get_response", recorded)
 
-    first, first_connection = in_a_thread(serve)
-    _, second_connection = in_a_thread(serve)
-    assert second_connection is not first_connection
-    in_a_thread(first.close)
-    _, third_connection = in_a_thread(serve)
-    assert third_connection is first_connection
+    async def request(path):
+        scope = {
+            "type": "http", "method": "GET", "path": path, "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 5000), "scheme": "http", "http_version": "1.1",
+        }  # fmt: skip
+        body_sent, sent = False, []
+
+        async def receive():
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+
+        async def send(message):
+            sent.append(message)
+
+        await handler(scope, receive, send)
+        return sent[0]["status"]
+
+    async def main():
+        first = asyncio.create_task(request("/first"))
+        assert await request("/second") == 404
+        assert await first == 404
+        assert await request("/third") == 404
+
+    asyncio.run(main())
+    assert ran["/second"] is not ran["/first"]
+    assert ran["/third"] is ran["/first"] or ran["/third"] is ran["/second"]
+    assert len(handler.threads) == 2
