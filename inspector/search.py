@@ -144,11 +144,14 @@ def contains(word: str) -> Q:
     return Q(id__in=RawSQL(hits, params))
 
 
-def _ordered(words: list[str]) -> tuple[str, list[str]] | None:
-    """(every match newest first, params); None when the index cannot answer (no words, a
-    word under three letters, no index)."""
-    if not words or not all(indexed(w) for w in words):
-        return None
+def _answerable(words: list[str]) -> bool:
+    """Whether the index can list the matches of `words` (some words, each of three letters or
+    more, and an index)."""
+    return bool(words) and all(indexed(w) for w in words)
+
+
+def _ordered(words: list[str]) -> tuple[str, list[str]]:
+    """(every match newest first, params), for `_answerable` words."""
     where, params = _matches(words)
     # SQLite: FTS5 walks its index in rowid order itself and stops at the LIMIT. PostgreSQL:
     # `id + 0` keeps the planner off the primary key, whose walk looks cheap to it but reads
@@ -160,22 +163,22 @@ def _ordered(words: list[str]) -> tuple[str, list[str]] | None:
 def newest_query(words: list[str], limit: int) -> RawSQL | None:
     """The ids of the newest `limit` recordings holding every word, as a subquery; None when
     the index cannot answer."""
-    if (found := _ordered(words)) is None:
+    if not _answerable(words):
         return None
-    sql, params = found
+    sql, params = _ordered(words)
     return RawSQL(f"{sql} LIMIT {int(limit)}", params)
 
 
 def newest(words: list[str], start: int, stop: int) -> list[int] | None:
     """Ids of the recordings holding every word, newest first, from `start` to `stop`; None
     when the index cannot answer."""
-    if (found := _ordered(words)) is None:
+    if not _answerable(words):
         return None
     if connection.vendor == "postgresql" and partitioned():
         # A common word's matches may all be old (a folder-by-folder import puts a suite's
         # rows together): partitions without any cost their index's answer, ~0.1 ms.
         return _partitions_newest(words, stop)[start:stop]
-    sql, params = found
+    sql, params = _ordered(words)
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
         return [row[0] for row in cursor.fetchall()]
