@@ -275,6 +275,19 @@ def test_it_escapes_everything_a_row_shows(client, tmp_path, test_id):
     assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1]
 
 
+def test_its_pages_set_no_cookie(client, fixture_recordings):
+    """Nothing in the dashboard writes: no page carries a CSRF token, so none sets a cookie
+    (a shared cache may keep them, and a token cost every page ~0.2 ms to make)."""
+    from inspector.views.common import page_path
+
+    recording = Recording.objects.order_by("-size").first()
+    for path in ("/", "/?q=agents", "/errors", page_path(recording.path)):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert not response.cookies, path
+        assert "Cookie" not in response.get("Vary", ""), path
+
+
 def test_it_sends_the_policy_under_asgi_too(asgi_server, fixture_recordings):
     """`make serve` runs the app under uvicorn, where the middleware runs as a coroutine."""
     from urllib.request import urlopen

@@ -45,3 +45,21 @@ def test_it_answers_bad_parameters_with_a_400_in_json(client, fixture_recordings
     response = client.get("/recordings.json", {"streaming": "maybe"})
     assert response.status_code == 400
     assert response.json()["fields"].keys() == {"streaming"}
+
+
+def test_a_search_lists_what_the_filters_list_with_the_same_types(client, fixture_recordings):
+    """Words alone, in the default order, read their rows without the ORM (listing.rows_of):
+    the same values, and JSON's true and false rather than SQLite's 1 and 0."""
+
+    def listed(params):
+        body = client.get("/recordings.json", {"q": "agents", "_size": 200, **params}).json()
+        return {
+            row["path"]: [(key, type(value), value) for key, value in row.items()]
+            for row in body["recordings"]
+        }
+
+    searched = listed({})
+    assert searched == listed({"_sort": "test"})  # the ORM's rows, in another order
+    streaming = [dict((k, v) for k, _, v in row)["streaming"] for row in searched.values()]
+    assert set(streaming) == {True, False}
+    assert {type(value) for value in streaming} == {bool}

@@ -6,7 +6,9 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from django.db import connection
 from django.db.models import Sum
+from django.db.models.utils import create_namedtuple_class
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -26,6 +28,11 @@ LIST_COLUMNS = (
     "tool_call_count", "total_tokens", "size", "is_exception", "missing",
 )  # fmt: skip
 Row = Any  # a named tuple of LIST_COLUMNS
+RowTuple = create_namedtuple_class(*LIST_COLUMNS)
+ROWS_SQL = "SELECT {} FROM {}".format(
+    ", ".join(f'"{Recording._meta.get_field(name).column}"' for name in LIST_COLUMNS),
+    Recording._meta.db_table,
+)
 FACET_LIMIT = 12
 FACET_SCAN = 10_000
 
@@ -36,14 +43,32 @@ def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
     start, stop = form.offset, form.offset + form.size + 1
     ids = form.newest_ids(start, stop)
     if ids is not None:
-        listed = Recording.objects.filter(id__in=ids).values_list(*LIST_COLUMNS, named=True)
-        found = {row.id: row for row in listed}
+        found = {row.id: row for row in rows_of(ids)}
         rows = [found[i] for i in ids if i in found]
     else:
         listed = form.ordered(form.filtered()).values_list(*LIST_COLUMNS, named=True)
         rows = list(listed[start:stop])
     more = len(rows) > form.size
     return rows[: form.size], (form.offset + form.size if more else None)
+
+
+def rows_of(ids: list[int]) -> list[Row]:
+    """The list's rows of the recordings `ids`, in any order. Written here once: the ORM took
+    ~0.9 ms to build this statement each time, more than the database takes to answer it."""
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{ROWS_SQL} WHERE id IN ({marks})", ids)
+        return [RowTuple._make(row) for row in cursor.fetchall()]
+
+
+def failure_count() -> int:
+    """How many files failed to import (the nav's link). Raw for the same reason as `rows_of`:
+    the ORM's count took ~0.6 ms to build."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {ImportFailure._meta.db_table}")
+        return int(cursor.fetchone()[0])
 
 
 def facets(form: RecordingFilter) -> dict[str, Any]:
@@ -165,7 +190,7 @@ def index(request: HttpRequest) -> HttpResponse:
     ctx["facets_url"] = "/facets" + form.query_string()
     if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
         return render(request, "inspector/index.html#results", ctx)
-    ctx["failure_count"] = ImportFailure.objects.count()
+    ctx["failure_count"] = failure_count()
     return render(request, "inspector/index.html", ctx)
 
 
