@@ -148,12 +148,13 @@ class RecordingFilter(forms.Form):
         names = [*FACETS, *FLAG_FACETS, "status"]
         return any(self.cleaned_data.get(name) for name in names if name != skip)
 
-    def newest_ids(self, start: int, stop: int) -> list[int] | None:
-        """The ids of rows `start` to `stop` when the search index can list them itself: only
-        search words chosen, default order. None otherwise."""
+    def newest_sql(self, start: int, stop: int) -> tuple[str, list[Any]] | None:
+        """A statement listing the ids of rows `start` to `stop` when the search index can list
+        them itself (search.newest_sql): only search words chosen, default order. None
+        otherwise."""
         if self.sort != DEFAULT_SORT or self.narrowed():
             return None
-        return search.newest(self.words, start, stop)
+        return search.newest_sql(self.words, start, stop)
 
     def newest(self, limit: int, *, skip: str | None = None) -> QuerySet[Recording]:
         """The newest `limit` recordings of the selection (without `skip`), whatever the sort."""

@@ -16,6 +16,7 @@ partitions' matches, one partition after another (see `newest`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q
@@ -83,9 +84,9 @@ def _pieces(word: str) -> str:
     return "%" + "%".join(like_literal(piece) for piece in pieces) + "%"
 
 
-def _partitions_newest(words: list[str], wanted: int) -> list[int]:
-    """PostgreSQL: the newest `wanted` ids holding every word, from the partitions' function
-    (migration 0008): it asks the index for `finds` (three at most) and checks `checks`."""
+def _finds_and_checks(words: list[str]) -> tuple[list[str], list[str]]:
+    """PostgreSQL: the partitions' function's patterns (migration 0008): `finds` the trigram
+    index answers (three at most), `checks` it checks on each row they find."""
     finds, checks = [], []
     for word in (w.lower() for w in words):
         exact = f"%{like_literal(word)}%"
@@ -96,9 +97,7 @@ def _partitions_newest(words: list[str], wanted: int) -> list[int]:
             checks.append(exact)
         else:
             finds.append(exact)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {TABLE}_newest(%s, %s, %s)", [finds, checks, wanted])
-        return [row[0] for row in cursor.fetchall()]
+    return finds, checks
 
 
 def _matches(words: list[str]) -> tuple[str, list[str]]:
@@ -169,16 +168,36 @@ def newest_query(words: list[str], limit: int) -> RawSQL | None:
     return RawSQL(f"{sql} LIMIT {int(limit)}", params)
 
 
-def newest(words: list[str], start: int, stop: int) -> list[int] | None:
-    """Ids of the recordings holding every word, newest first, from `start` to `stop`; None
-    when the index cannot answer."""
+def newest_sql(words: list[str], start: int, stop: int) -> tuple[str, list[Any]] | None:
+    """(a statement, its params) listing the ids of the recordings holding every word, newest
+    first, from `start` to `stop`; None when the index cannot answer."""
     if not _answerable(words):
         return None
     if connection.vendor == "postgresql" and partitioned():
         # A common word's matches may all be old (a folder-by-folder import puts a suite's
         # rows together): partitions without any cost their index's answer, ~0.1 ms.
-        return _partitions_newest(words, stop)[start:stop]
+        finds, checks = _finds_and_checks(words)
+        sql = f"SELECT id FROM {TABLE}_newest(%s, %s, %s) AS id ORDER BY id DESC OFFSET %s"
+        return sql, [finds, checks, stop, start]
     sql, params = _ordered(words)
+    return f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start]
+
+
+def newest(words: list[str], start: int, stop: int) -> list[int] | None:
+    """Ids of the recordings holding every word, newest first, from `start` to `stop`; None
+    when the index cannot answer."""
+    found = newest_sql(words, start, stop)
+    if found is None:
+        return None
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
+        cursor.execute(*found)
         return [row[0] for row in cursor.fetchall()]
+
+
+def id_in(sql: str) -> str:
+    """A condition on a recording's id: one of those `sql` lists."""
+    if connection.vendor == "postgresql":
+        # An array: the planner looks each id up by the primary key. For `IN (...)` it guesses
+        # that a function returns 1,000 rows, and may join them to a scan of the table.
+        return f"id = ANY(ARRAY({sql}))"
+    return f"id IN ({sql})"

@@ -191,6 +191,10 @@ def test_it_keeps_the_list_query_count_fixed(client, django_assert_num_queries, 
     client.get("/facets", {"q": "hello"})  # the first search looks for the index once
     with django_assert_num_queries(1):
         client.get("/facets", {"q": "hello"})
+    # A search: its page of ids and their rows in one statement, and the import-error count.
+    with django_assert_num_queries(2):
+        response = client.get("/", {"q": "hello"})
+    assert len(response.context["rows"]) == 30
 
 
 @pytest.mark.parametrize("params", [{}, {"q": "test_"}, {"q": "inference", "streaming": "yes"}])

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from inspector import search
 from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, SORTS, RecordingFilter
 from inspector.models import ImportFailure, Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
@@ -41,10 +42,10 @@ def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
     """One page of the matching recordings and the offset of the next page, found by fetching
     one row more than shown instead of counting."""
     start, stop = form.offset, form.offset + form.size + 1
-    ids = form.newest_ids(start, stop)
-    if ids is not None:
-        found = {row.id: row for row in rows_of(ids)}
-        rows = [found[i] for i in ids if i in found]
+    newest = form.newest_sql(start, stop)
+    if newest is not None:
+        sql, params = newest
+        rows = rows_where(f"{search.id_in(sql)} ORDER BY id DESC", params)
     else:
         listed = form.ordered(form.filtered()).values_list(*LIST_COLUMNS, named=True)
         rows = list(listed[start:stop])
@@ -52,19 +53,17 @@ def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
     return rows[: form.size], (form.offset + form.size if more else None)
 
 
-def rows_of(ids: list[int]) -> list[Row]:
-    """The list's rows of the recordings `ids`, in any order. Written here once: the ORM took
-    ~0.9 ms to build this statement each time, more than the database takes to answer it."""
-    if not ids:
-        return []
-    marks = ", ".join(["%s"] * len(ids))
+def rows_where(condition: str, params: list[Any]) -> list[Row]:
+    """The list's rows of the recordings that meet `condition` (SQL, with its ORDER BY), in one
+    statement with the search's. Written here: the ORM took ~0.9 ms to build the statement
+    each time, more than the database takes to answer it."""
     with connection.cursor() as cursor:
-        cursor.execute(f"{ROWS_SQL} WHERE id IN ({marks})", ids)
+        cursor.execute(f"{ROWS_SQL} WHERE {condition}", params)
         return [RowTuple._make(row) for row in cursor.fetchall()]
 
 
 def failure_count() -> int:
-    """How many files failed to import (the nav's link). Raw for the same reason as `rows_of`:
+    """How many files failed to import (the nav's link). Raw for the same reason as `rows_where`:
     the ORM's count took ~0.6 ms to build."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {ImportFailure._meta.db_table}")
