@@ -292,6 +292,21 @@ def test_its_pages_set_no_cookie(client, fixture_recordings):
         assert "Cookie" not in response.get("Vary", ""), path
 
 
+def test_its_pages_link_static_files_that_exist(client, fixture_recordings):
+    """Static URLs are worked out once per process (inspector.staticfiles): the same as
+    Django's, and each names a file there is."""
+    from django.contrib.staticfiles import finders
+    from django.contrib.staticfiles.storage import StaticFilesStorage, staticfiles_storage
+
+    for _ in range(2):  # the second page gets them from the storage's memory
+        body = client.get("/").content.decode()
+        links = re.findall(r'(?:href|src)="/static/([^"]+)"', body)
+        assert len(links) >= 6
+        for link in links:
+            assert finders.find(link), link
+            assert staticfiles_storage.url(link) == StaticFilesStorage().url(link)
+
+
 def test_it_sends_the_policy_under_asgi_too(asgi_server, fixture_recordings):
     """`make serve` runs the app under uvicorn, where the middleware runs as a coroutine."""
     from urllib.request import urlopen
