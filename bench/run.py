@@ -357,7 +357,10 @@ def bench_database(
         "--extra", str(stream_root),
     )  # fmt: skip
     out["grow"] = grow
-    say(f"{vendor}: grew to {grow['recordings']} recordings in {fmt_s(grow['seconds'])}")
+    say(
+        f"{vendor}: grew to {grow['recordings']} recordings in {fmt_s(grow['seconds'])};"
+        f" checkpoint: {grow['checkpoint']}"
+    )
     with Server(url, HERE / "cache" / f"uvicorn-{vendor}.log") as server:
         out["search"] = bench_search(server, queries, args.samples)
         out["pages"] = bench_pages(server, pages, args.repeat)
