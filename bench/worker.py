@@ -153,6 +153,8 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
             sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
             for begin in range(0, len(numbers), 5000):
                 cursor.executemany(sql, [row_of(n) for n in numbers[begin : begin + 5000]])
+    # As an import of as many rows would (SQLite: FTS5's segments merged into one).
+    search.compact(len(numbers))
     if connection.vendor == "postgresql":
         # Autovacuum would vacuum and analyze the grown tables (the search table grows with
         # them, by trigger) within a minute; do it now so that plans and hint bits do not

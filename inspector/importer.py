@@ -26,7 +26,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import Field, Model, TextField, Value
 from django.utils import timezone
 
-from inspector import parsing
+from inspector import parsing, search
 from inspector.models import (
     Blob,
     ImportFailure,
@@ -115,6 +115,7 @@ def import_paths(
             importer.run([str(target)], [], 0, whole_tree=False, prune=prune)
         else:
             importer.run([], [str(target)], 1, whole_tree=False, prune=prune)
+    search.compact(report.imported + report.updated)
     return report
 
 

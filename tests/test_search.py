@@ -167,3 +167,40 @@ def test_it_empties_the_index_with_the_table(many):
         cursor.execute(f"SELECT count(*) FROM {search.TABLE}")
         assert cursor.fetchone() == (0,)
     assert search.newest(["alpha"], 0, 10) == []
+
+
+def segments() -> int:
+    """SQLite: how many segments the search index's FTS5 table is in."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(DISTINCT segid) FROM {search.TABLE}_idx")
+        return cursor.fetchone()[0]
+
+
+def test_a_large_import_leaves_the_index_merged_and_a_small_one_leaves_it_be(tmp_path):
+    """Three imports, each writing at least a tenth of the rows, then one writing a thirty-first:
+    on SQLite the first three merge FTS5's segments into one (a page newest first reads every
+    segment), the last does not pay for merging the whole index. The searches find the same
+    either way; PostgreSQL has nothing to merge."""
+    for batch in range(3):
+        for number in range(10):
+            test_id = f"tests/t{batch}.py::test_case_{number:02d}_ab12cd34ef"
+            write(
+                tmp_path / f"s{batch}" / "recordings" / f"{batch}{number:063x}.json",
+                {**GOOD, "test_id": test_id},
+            )
+        import_paths([tmp_path / f"s{batch}"], max_bytes=10**6)
+        if connection.vendor == "sqlite":
+            assert segments() == 1, batch
+    write(
+        tmp_path / "s3" / "recordings" / f"3{0:063x}.json",
+        {**GOOD, "test_id": "t3.py::test_case_ab12cd34ef"},
+    )
+    assert search.compact(1) is False  # one row written: too few
+    import_paths([tmp_path / "s3"], max_bytes=10**6)
+    if connection.vendor == "sqlite":
+        assert segments() == 2
+    assert search.newest(["_ab12cd34ef"], 0, 100) == newest_by_orm(["_ab12cd34ef"])
+    assert len(search.newest(["test_case_0"], 0, 100)) == 30
+    assert search.compact(100) is (connection.vendor == "sqlite")
+    if connection.vendor == "sqlite":
+        assert segments() == 1
