@@ -39,7 +39,7 @@ test-sqlite: install
 test-postgres: install services
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest
 
-# Not part of `make test`: about 8 minutes once bench/cache is built. Options: make bench BENCH_ARGS="--quick --db sqlite"
+# Not part of `make test`: about 9 minutes once bench/cache is built. Options: make bench BENCH_ARGS="--quick --db sqlite"
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
