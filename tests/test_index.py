@@ -342,13 +342,21 @@ def settled(condition, seconds=5.0):
 
 
 def test_it_hands_a_request_to_a_worker_thread_once_under_asgi(asgi_server, monkeypatch):
-    """inspector.asgi.Handler runs the middleware and the view in one hand-over to a worker
-    thread. Django's own handler made one for each step of each sync middleware and for the
-    view: eleven in all, ~2 ms of a 5 ms search on this machine."""
+    """inspector.asgi.Handler does a request's work in one hand-over to a worker thread:
+    request_started, the middleware and the view, closing the response (request_finished).
+    Django's own handler made one for each step of each sync middleware and for the view,
+    eleven in all (~2 ms of a 5 ms search on this machine), then three with the middleware in
+    one (~0.5 ms more than one)."""
     from urllib.request import urlopen
 
     from asgiref.sync import SyncToAsync
 
+    from inspector.asgi import Handler, application
+
+    handler = application
+    while not isinstance(handler, Handler):
+        handler = handler.application  # under the static files' handler
+    idle = max(len(handler.threads), 1)
     calls = []
     call = SyncToAsync.__call__
 
@@ -359,13 +367,9 @@ def test_it_hands_a_request_to_a_worker_thread_once_under_asgi(asgi_server, monk
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
     with urlopen(f"{asgi_server}/recordings.json?q=anything") as response:
         assert response.status == 200
-    settled(lambda: len(calls) >= 3)  # the server closes the response after sending it
-    # request_started's receivers, the request, closing the response (request_finished's).
-    assert calls == [
-        "Signal.asend.<locals>.sync_send",
-        "BaseHandler.get_response",
-        "HttpResponseBase.close",
-    ]
+    # Once the server has given the request's thread back, it is done with the request.
+    settled(lambda: len(handler.threads) == idle)
+    assert calls == ["Handler.serve"]
 
 
 def test_it_keeps_database_connections_from_request_to_request_under_asgi(
