@@ -10,7 +10,7 @@ The list's default order is newest import first, which is descending id, the sha
 key. FTS5 lists a page of matches in that order itself and stops at the page's end, however
 common the words. A GIN index cannot order its matches: on PostgreSQL the shadow table is split
 into partitions of 8,192 consecutive ids (migrations 0007, 0008), and a page reads the newest
-partitions' matches, one partition after another (see `newest`).
+partitions' matches, one partition after another (see `newest_sql`).
 """
 
 from __future__ import annotations
