@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Python: Debian's Chromium for the browser tests and a
 # PostgreSQL server for the second run. Installs and starts what is missing; quick when all is there.
+# `bash tests/services.sh postgres` sets up PostgreSQL alone (what `make bench` needs).
 set -euo pipefail
+wanted="${*:-chromium postgres}"
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -11,10 +13,12 @@ apt_install() {
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if [ ! -x /usr/bin/chromium ]; then
+if [[ " $wanted " == *" chromium "* && ! -x /usr/bin/chromium ]]; then
   echo "services: installing Chromium (Debian package)"
   apt_install chromium
 fi
+
+[[ " $wanted " == *" postgres "* ]] || { echo "services: Chromium ready"; exit 0; }
 
 url="${TEST_DATABASE_URL:-postgres://inspector:inspector@127.0.0.1:5432/inspector}"
 case "$url" in
@@ -46,4 +50,4 @@ fi
 if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname='inspector'")" != "1" ]; then
   as_postgres psql -qc "CREATE DATABASE inspector OWNER inspector"
 fi
-echo "services: Chromium and PostgreSQL ready"
+echo "services: ${wanted// / and } ready"
