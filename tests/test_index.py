@@ -6,6 +6,7 @@ from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 
 from inspector.importer import import_paths
 from inspector.models import Recording
@@ -464,3 +465,21 @@ def test_requests_under_way_keep_a_thread_of_their_own(monkeypatch):
     assert ran["/second"] is not ran["/first"]
     assert ran["/third"] is ran["/first"] or ran["/third"] is ran["/second"]
     assert len(handler.threads) == 2
+
+
+def test_postgresql_prepares_the_statements_a_connection_repeats(client, fixture_recordings):
+    """PostgreSQL: parameters go apart from the statement (settings: server-side binding), so
+    psycopg prepares a statement the fifth time a connection runs it and a search page's
+    statements are no longer planned each time."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    for word in ["chat", "chat", "tool", "stream", "chat", "gpt"]:  # one statement, six words
+        assert client.get("/", {"q": word}).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql AND statement LIKE %s",
+            ["%inspector_recording_search_newest%"],
+        )
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1, prepared
+    assert "chat" not in prepared[0]  # the words are its parameters
