@@ -4,6 +4,12 @@
 # `bash tests/services.sh postgres` sets up PostgreSQL alone (what `make bench` needs).
 set -euo pipefail
 wanted="${*:-chromium postgres}"
+for service in $wanted; do
+  case "$service" in
+    chromium | postgres) ;;
+    *) echo "services: unknown service '$service' (chromium, postgres)" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -467,19 +467,41 @@ def test_requests_under_way_keep_a_thread_of_their_own(monkeypatch):
     assert len(handler.threads) == 2
 
 
-def test_postgresql_prepares_the_statements_a_connection_repeats(client, fixture_recordings):
+def postgres_options(monkeypatch, **env: str) -> dict:
+    """The database OPTIONS inspector/settings.py makes for a PostgreSQL URL and `env`."""
+    import runpy
+
+    import inspector.settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@127.0.0.1:5432/db")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    made = runpy.run_path(inspector.settings.__file__)
+    return made["DATABASES"]["default"]["OPTIONS"]
+
+
+def test_postgresql_prepares_the_statements_a_connection_repeats(
+    client, fixture_recordings, monkeypatch
+):
     """PostgreSQL: parameters go apart from the statement (settings: server-side binding), so
     psycopg prepares a statement the fifth time a connection runs it and a search page's
-    statements are no longer planned each time."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's prepared statements")
-    for word in ["chat", "chat", "tool", "stream", "chat", "gpt"]:  # one statement, six words
-        assert client.get("/", {"q": word}).status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql AND statement LIKE %s",
-            ["%inspector_recording_search_newest%"],
-        )
-        prepared = [row[0] for row in cursor.fetchall()]
-    assert len(prepared) == 1, prepared
-    assert "chat" not in prepared[0]  # the words are its parameters
+    statements are no longer planned each time; INSPECTOR_DB_PREPARE=0 (PgBouncer) turns both
+    off."""
+    options = postgres_options(monkeypatch)
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+    off = postgres_options(monkeypatch, INSPECTOR_DB_PREPARE="0")
+    assert "server_side_binding" not in off
+    assert "prepare_threshold" not in off
+    if connection.vendor == "postgresql":  # and the server this suite runs on does so
+        for word in ["chat", "chat", "tool", "stream", "chat", "gpt"]:  # one statement
+            assert client.get("/", {"q": word}).status_code == 200
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql"
+                " AND statement LIKE %s",
+                ["%inspector_recording_search_newest%"],
+            )
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert len(prepared) == 1, prepared
+        assert "chat" not in prepared[0]  # the words are its parameters
