@@ -104,6 +104,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if prepare > 0:
         DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare
+if os.environ.get("INSPECTOR_TEST_DB"):
+    # Two suites running side by side on one PostgreSQL server each need their own test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["INSPECTOR_TEST_DB"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
