@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Where `make serve` listens: beyond loopback (HOST=0.0.0.0) it needs SECRET_KEY set and DEBUG off.
+HOST ?= 127.0.0.1
 RECORDINGS ?= fixtures
 # The PostgreSQL run of `make test`; tests/services.sh starts a local server for this default.
 TEST_DATABASE_URL ?= postgres://inspector:inspector@127.0.0.1:5432/inspector
 
-.PHONY: install serve test test-sqlite test-postgres services lint bench clean
+.PHONY: install serve test test-sqlite test-postgres services lint bench bench-load clean
 
 install: $(VENV)/.installed
 
@@ -17,13 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# WEB_CONCURRENCY=N: N server processes (README "Configuration").
 serve: install
+	$(BIN)/python manage.py serve --host '$(HOST)' --check
 	$(BIN)/python manage.py migrate --noinput
 	-$(BIN)/python manage.py import_recordings $(RECORDINGS)
 	@echo ""
-	@echo "Recording Inspector is running: open http://127.0.0.1:$(PORT)/"
+	@echo "Recording Inspector is starting: open http://$(HOST):$(PORT)/"
 	@echo ""
-	$(BIN)/uvicorn inspector.asgi:application --host 127.0.0.1 --port $(PORT)
+	$(BIN)/python manage.py serve --host '$(HOST)' --port '$(PORT)' $(if $(WEB_CONCURRENCY),--workers '$(WEB_CONCURRENCY)')
 
 services:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' bash tests/services.sh
@@ -39,7 +43,9 @@ test-sqlite: install
 test-postgres: install services
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest
 
-# Not part of `make test`: about 9 minutes once bench/cache is built. Options: make bench BENCH_ARGS="--quick --db sqlite"
+# Not part of `make test`: about 5 minutes once bench/cache is built, then a minute for the
+# 1,000,000-chunk stream (bench/long_stream.py). Options: make bench BENCH_ARGS="--quick --db sqlite"
+# BENCH_STREAM_ARGS="--quick"
 # Sets up the PostgreSQL server it measures first, as `make test` does (unless BENCH_ARGS has
 # --db sqlite, or BENCH_POSTGRES_URL names another server); if that fails, the run reports
 # PostgreSQL as ERROR and still measures SQLite.
@@ -48,6 +54,14 @@ export BENCH_POSTGRES_URL
 bench: install
 	$(if $(findstring --db sqlite,$(BENCH_ARGS)),,-TEST_DATABASE_URL='$(BENCH_POSTGRES_URL)' bash tests/services.sh postgres)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/long_stream.py $(BENCH_STREAM_ARGS)
+
+# Not part of `make test` nor `make bench`: about 5 minutes. 50 clients against `manage.py serve`
+# (WEB_CONCURRENCY processes, default twice the cores) in three phases: plain, during an import,
+# during 20 replays. Options: make bench-load BENCH_LOAD_ARGS="--quick --db sqlite"
+bench-load: install
+	$(if $(findstring --db sqlite,$(BENCH_LOAD_ARGS)),,-TEST_DATABASE_URL='$(BENCH_POSTGRES_URL)' bash tests/services.sh postgres)
+	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

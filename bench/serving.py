@@ -1,5 +1,6 @@
-"""The server as `make serve` runs it (uvicorn, one process), and a keep-alive HTTP client that
-times requests by wall clock on loopback."""
+"""The server as bench/run.py runs it (uvicorn, one process), and a keep-alive HTTP client that
+times requests by wall clock on loopback; `Workers`, the server as `make serve` runs it (several
+processes), for bench/load.py."""
 
 from __future__ import annotations
 
@@ -109,3 +110,57 @@ class Server:
                 self.connection = None
             return Timed(seconds, response.status, body, response.getheader("Server-Timing"))
         raise AssertionError("unreachable")
+
+
+class Workers:
+    """`manage.py serve --workers N` (what `make serve` runs) on a free loopback port: the
+    server of bench/load.py."""
+
+    def __init__(self, database_url: str, workers: int, log: Path) -> None:
+        self.database_url, self.workers, self.log = database_url, workers, log
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Workers:
+        env = {**os.environ, "DATABASE_URL": self.database_url}
+        command = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [*command, "--workers", str(self.workers)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited; see {self.log}")
+            try:
+                self.get("/recordings.json?_size=1")
+                if self.log.read_text().count("Started server process") >= self.workers:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer within 60 s; see {self.log}")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def get(self, url: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", url)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()

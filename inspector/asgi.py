@@ -12,12 +12,17 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from asgiref.typing import ASGIReceiveCallable as Receive
 from asgiref.typing import ASGISendCallable as Send
 from asgiref.typing import Scope
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core import signals
-from django.core.exceptions import RequestAborted
+from django.core.exceptions import RequestAborted, SuspiciousFileOperation
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import HttpResponseBase
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django.template.loader import get_template
 from django.urls import resolve, set_script_prefix
+from django.utils.module_loading import import_string
+
+from inspector.middleware import SAFE_METHODS
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inspector.settings")
 
@@ -110,8 +115,42 @@ for name in ("inspector/index.html", "inspector/recording.html"):
     get_template(name)
 gc.freeze()
 
+# The middleware that set the pages' headers (security, X-Frame-Options, CSP, nosniff and
+# Referrer-Policy), outermost first, as in settings.MIDDLEWARE.
+HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inspector.middleware.ContentSecurityPolicyMiddleware",
+)
+
+
+class StaticFilesHandler(ASGIStaticFilesHandler):
+    """Django's handler of `/static/` for `make serve`, which answers without the middleware:
+    its files went out without the pages' security headers, a POST got the file, and a path
+    out of the static folders (`/static/../x`) was a 500. Here files pass through the
+    middleware that sets those headers, only GET and HEAD are served, and nothing outside is
+    found."""
+
+    def __init__(self, application: Any) -> None:
+        super().__init__(application)
+        respond = self.serve_file
+        for path in reversed(HEADER_MIDDLEWARE):
+            respond = import_string(path)(respond)
+        self.respond = respond
+
+    def serve(self, request: HttpRequest) -> HttpResponseBase:
+        return self.respond(request)
+
+    def serve_file(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method not in SAFE_METHODS:
+            return HttpResponseNotAllowed(SAFE_METHODS)
+        try:
+            return super().serve(request)
+        except (Http404, SuspiciousFileOperation) as exc:
+            # A path out of the static folders is as missing as any other file.
+            return response_for_exception(request, Http404(str(exc)))
+
+
 if os.environ.get("INSPECTOR_SERVE_STATIC", "1") == "1":
     # uvicorn serves no static files; this handler does, for `make serve`.
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    application = ASGIStaticFilesHandler(application)
+    application = StaticFilesHandler(application)

@@ -26,6 +26,9 @@ SORTS = {
 DEFAULT_SORT = "-imported"
 DEFAULT_SIZE = 50
 MAX_SIZE = 500
+# The largest offset, position or chunk number asked for: no list or stream comes near it, and
+# 2**64 overflowed the database's 64-bit integers (a 500) once a page's size was added to it.
+MAX_NUMBER = 10**15
 
 YES_NO = [("", "any"), ("yes", "yes"), ("no", "no")]
 STATUSES = [("", "any"), ("ok", "ok"), ("exception", "exception"), ("missing", "missing")]
@@ -90,7 +93,7 @@ class RecordingFilter(forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUSES)
     _sort = forms.ChoiceField(required=False, choices=sort_choices)
     _size = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIZE)
-    _next = forms.IntegerField(required=False, min_value=0)
+    _next = forms.IntegerField(required=False, min_value=0, max_value=MAX_NUMBER)
     _facets = forms.BooleanField(required=False)  # counts in the page itself (no JavaScript)
 
     @property
@@ -176,3 +179,12 @@ class RecordingFilter(forms.Form):
         descending = key.startswith("-")
         fields = SORTS[key.lstrip("-")]
         return qs.order_by(*(f"-{f}" if descending else f for f in fields))
+
+
+@shared_fields
+class TestQuery(forms.Form):
+    """`/test`: a test by its id, or by its key (`conversation.test_key`) when the id is too long
+    for an address."""
+
+    id = forms.CharField(required=False, strip=False)
+    key = forms.RegexField(required=False, regex=r"^[0-9a-f]{16}$")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from pygments.formatters import HtmlFormatter
 from pygments.token import Token, _TokenType
 
@@ -31,6 +32,10 @@ LONG_NUMBERS = 16
 LONG_ITEMS = 30
 KEEP_HEAD = 20
 KEEP_TAIL = 5
+# Levels one call walks before it says "too deep" instead (with a link to the value, which shows
+# that many more): each level costs the walk two Python frames, and a recording nested ~900 deep
+# overflowed Python's stack of 1,000. Real recordings nest ~20 deep (JSON schemas of tools).
+MAX_DEPTH = 100
 
 LIGHT_STYLE = "default"
 DARK_STYLE = "github-dark"
@@ -106,8 +111,9 @@ def is_scalar(value: Any) -> bool:
 
 
 class Writer:
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, depth: int = 0) -> None:
         self.options = options
+        self.deepest = depth + MAX_DEPTH  # indentation depth past which values are not walked
         self.tokens: list[tuple[_TokenType, str]] = []
         # Markup to place before the token at that index: the tokens stay one plain list, so
         # formatting never looks at them one by one in Python.
@@ -140,7 +146,9 @@ class Writer:
     def value(self, value: Any, pointer: str, depth: int, expand: bool = False) -> None:
         """`expand`: this value is shown whole (its children are still shortened)."""
         shorten = self.options.shorten and not expand
-        if isinstance(value, dict):
+        if value and isinstance(value, dict | list) and depth >= self.deepest:
+            self.too_deep(value, pointer)
+        elif isinstance(value, dict):
             self.mapping(value, pointer, depth)
         elif isinstance(value, list):
             self.sequence(value, pointer, depth, shorten)
@@ -150,6 +158,11 @@ class Writer:
             self.close_short(pointer, f"+{len(value) - KEEP_CHARS:,} chars")
         else:
             self.token(*scalar(value))
+
+    def too_deep(self, value: dict[str, Any] | list[Any], pointer: str) -> None:
+        self.open_short()
+        self.token(PUNCT, "{…}" if isinstance(value, dict) else "[…]")
+        self.close_short(pointer, f"too deep: nested over {MAX_DEPTH} levels here")
 
     def mapping(self, value: dict[str, Any], pointer: str, depth: int) -> None:
         if not value:
@@ -247,7 +260,7 @@ def highlight_json(
     JSON. Long strings and arrays are shortened and wrapped in `<span class="short">` with a
     link to `link(pointer)` that htmx swaps for the whole value; `expand` shows the value itself
     whole. `depth` indents continuation lines for a value placed inside a bigger one."""
-    writer = Writer(Options(link=link, shorten=shorten))
+    writer = Writer(Options(link=link, shorten=shorten), depth)
     writer.value(value, pointer, depth, expand=expand)
     return writer.html()
 
@@ -258,8 +271,10 @@ def highlight_text(text: str, *, shorten_over: int = 20_000) -> tuple[str, bool]
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
-            value = json.loads(stripped)
-        except ValueError:
+            # orjson, as the importer parses: the standard library's parser overflowed Python's
+            # stack on arguments nested ~900 deep (orjson stops at 1,024 levels, with an error).
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
             pass
         else:
             return highlight_json(value, shorten=len(text) > shorten_over), True

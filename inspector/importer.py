@@ -1,6 +1,10 @@
 """Import recording files into the database: walk, skip what is unchanged, parse, write in
 batches. Each batch is one transaction, so a crash or Ctrl-C never leaves half a recording.
 
+Nothing in one file stops the run: whatever goes wrong reading, parsing or writing it becomes
+that file's import failure (one line, one `ImportFailure` row), and a batch the database refuses
+is written again file by file, so that only the file it refuses is left out.
+
 Memory stays flat however many files there are: the walk is a generator, what the database
 knows about the files is looked up a few hundred paths at a time, legacy index rows are read
 from the index when their files come by, and the only per-file state is an 8-byte id."""
@@ -11,22 +15,21 @@ import hashlib
 import os
 import sqlite3
 import stat
-import urllib.parse
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import orjson
 from django.db import connection, reset_queries, transaction
-from django.db.models import Field, Model, TextField, Value
+from django.db.models import TextField, Value
 from django.utils import timezone
 
 from inspector import parsing, search
+from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import (
     Blob,
     ImportFailure,
@@ -38,8 +41,10 @@ from inspector.models import (
     ToolCall,
     ToolDef,
 )
+from inspector.rows import child_rows, clean, recording_fields
+from inspector.storing import copy_in, create_recordings, write_rows
+from inspector.walking import Unreadable, file_error, is_index, read_file, walk
 
-LEGACY_INDEX = "index.sqlite"
 # Flush a batch at this many files or bytes: big enough that per-statement cost is amortised,
 # small enough that memory stays flat however many files there are.
 BATCH_FILES = 100
@@ -49,7 +54,10 @@ BATCH_BYTES = 2 * 1024 * 1024
 LOOKUP_FILES = 500
 # Ids per statement in the final sweep: under SQLite's bound-parameter limit.
 SWEEP_IDS = 1000
-INT32 = 2**31 - 1
+# The longest path (UTF-8 bytes) stored whole: the (root, path) unique index's entries must fit
+# in a PostgreSQL btree page's third (2,704 bytes). A longer path is an import failure, stored
+# shortened (`stored_path`).
+MAX_PATH_BYTES = 2000
 
 
 @dataclass
@@ -83,6 +91,7 @@ class Pending:
     parsed: parsing.Recording
     legacy_row: dict[str, Any] | None
     existing_id: int | None
+    size: int | None = None  # of the bytes read (None: the stat's)
 
 
 def import_paths(
@@ -92,13 +101,16 @@ def import_paths(
     prune: bool = False,
     progress: Progress | None = None,
     on_failure: Callable[[str, str], None] | None = None,
+    report: Report | None = None,
 ) -> Report:
-    report = Report()
+    """Import each path; `report` (a new one if None) counts what was written as it goes, so
+    that a caller interrupted half way can still say what was."""
+    report = Report() if report is None else report
     for target in paths:
         target = Path(target).absolute()
         whole_tree = target.is_dir()
         root_path = target if whole_tree else enclosing_root(target) or target.parent
-        root, _ = ImportRoot.objects.get_or_create(path=str(root_path))
+        root, _ = ImportRoot.objects.get_or_create(path=text_of_path(str(root_path)))
         importer = Importer(root, root_path, max_bytes, report, progress, on_failure)
         if whole_tree:
             # Walked twice rather than held: the first walk (~1 ms per thousand files) finds
@@ -109,7 +121,8 @@ def import_paths(
                     indexes.append(file)
                 else:
                     total += 1
-            files = (file for file in walk(str(target)) if not is_index(file))
+            walked = walk(str(target), on_error=importer.fail_folder)
+            files = (file for file in walked if not is_index(file))
             importer.run(indexes, files, total, whole_tree=True, prune=prune)
         elif is_index(str(target)):
             importer.run([str(target)], [], 0, whole_tree=False, prune=prune)
@@ -119,53 +132,36 @@ def import_paths(
     return report
 
 
+def text_of_path(path: str) -> str:
+    """A path as text any database takes: a name that is not UTF-8 (os.fsdecode gives its bad
+    bytes as lone surrogates, which neither database stores) keeps them as `\\xff` escapes,
+    so that two such names stay two paths."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def stored_path(rel: str) -> str:
+    """A failure's path as stored: whole up to MAX_PATH_BYTES, else its start and a digest."""
+    data = rel.encode()
+    if len(data) <= MAX_PATH_BYTES:
+        return rel
+    head = data[: MAX_PATH_BYTES - 100].decode("utf-8", "ignore")
+    return f"{head}... ({len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]})"
+
+
+def error_text(exc: BaseException) -> str:
+    """An unexpected exception in one line: its type and the first line of its message."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(message) > 300:
+        message = message[:300] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def enclosing_root(file: Path) -> Path | None:
     """A single file inside an already imported folder keeps that folder's relative path."""
     for root in ImportRoot.objects.values_list("path", flat=True).order_by("-path"):
         if file.is_relative_to(root):
             return Path(root)
     return None
-
-
-def walk(top: str) -> Iterator[str]:
-    """Every `.json` file and legacy index under `top`, folder by folder in name order (a
-    folder's files before its subfolders), following symlinks but never a loop. Holds one
-    folder's names at a time, never the whole tree's."""
-    visited: set[tuple[int, int]] = set()
-
-    def folder(directory: str) -> Iterator[str]:
-        try:
-            info = os.stat(directory)
-            if (info.st_dev, info.st_ino) in visited:
-                return
-            visited.add((info.st_dev, info.st_ino))
-            with os.scandir(directory) as entries:
-                files, folders = [], []
-                for entry in entries:
-                    if is_folder(entry):
-                        if not entry.name.startswith("."):
-                            folders.append(entry.name)
-                    elif entry.name.endswith(".json") or entry.name == LEGACY_INDEX:
-                        files.append(entry.name)
-        except OSError:
-            return
-        for name in sorted(files):
-            yield os.path.join(directory, name)
-        for name in sorted(folders):
-            yield from folder(os.path.join(directory, name))
-
-    return folder(top)
-
-
-def is_folder(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()  # follows symlinks
-    except OSError:
-        return False
-
-
-def is_index(path: str) -> bool:
-    return os.path.basename(path) == LEGACY_INDEX
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -182,140 +178,6 @@ def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
         if at == len(seen) or seen[at] != pk:
             gone.append(pk)
     return gone
-
-
-def write_rows(model: type[Model], objects: list[Model]) -> None:
-    """Insert a batch's rows of one child table (nothing needs their ids back)."""
-    if connection.vendor == "postgresql":
-        copy_in(model, objects)
-    else:
-        model.objects.bulk_create(objects, batch_size=500)
-
-
-def create_recordings(recordings: list[Recording]) -> None:
-    """Insert new recordings, giving each its id, in order. PostgreSQL: ids reserved from the
-    table's sequence, then the rows by COPY: bulk_create's text arrays were ~15% of a cold
-    import's time there."""
-    if connection.vendor != "postgresql" or not recordings:
-        Recording.objects.bulk_create(recordings)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Recording._meta.db_table, len(recordings)],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
-    for recording, pk in zip(recordings, ids, strict=True):
-        recording.pk = pk
-    copy_in(Recording, recordings, with_id=True)
-    for recording in recordings:
-        recording._state.adding = False
-
-
-def copy_in(model: type[Model], objects: list[Model], with_id: bool = False) -> None:
-    """PostgreSQL: COPY rows in, in binary. The stored bytes, streams and messages are most of
-    what an import writes; bulk_create sends them as text arrays that psycopg escapes quote by
-    quote in Python, and bytes as hex: COPY takes them as they are, in a fraction of the time."""
-    fields = [f for f in model._meta.concrete_fields if with_id or f is not model._meta.auto_field]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types([f.db_type(connection).split("(")[0] for f in fields])
-        for obj in objects:
-            copy.write_row([db_value(f, obj) for f in fields])
-
-
-def db_value(field: Field, obj: Model) -> Any:
-    value = field.pre_save(obj, add=True)
-    if isinstance(value, Value):
-        return value.value  # already as the database takes it
-    return field.get_db_prep_save(value, connection)
-
-
-def suite_of(rel: str, root: Path) -> str:
-    """The test suite a file belongs to: the folders above its `recordings/` (or legacy
-    `responses/`) folder, or, when the import root is that folder, the name of its parent."""
-    folders = list(PurePosixPath(rel).parts[:-1])
-    while folders and folders[-1] in ("recordings", "responses"):
-        folders.pop()
-    if folders:
-        return "/".join(folders)
-    above = [p for p in root.parts if p not in ("recordings", "responses")]
-    return above[-1] if above else ""
-
-
-def search_text(test_id: str | None, path: str) -> str:
-    return f"{test_id or ''} {path}".lower()
-
-
-def clean(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL; the original bytes keep it."""
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
-    return value
-
-
-def int32(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and -INT32 <= value <= INT32:
-        return value
-    return None
-
-
-def legacy_rows_json(data: bytes) -> str:
-    """The index's `recordings` table as the JSON text of a list of row objects, made row by
-    row: at 30,000 files an index has ~15,000 rows, ~11 MB as dicts, 3 MB as text."""
-    with closing(sqlite3.connect(":memory:")) as index:
-        index.deserialize(data)
-        rows = index.execute("SELECT * FROM recordings")
-        names = [column[0] for column in rows.description]
-        text = bytearray(b"[")
-        for row in rows:
-            if len(text) > 1:
-                text += b","
-            text += orjson.dumps(dict(zip(names, row, strict=True)))
-        text += b"]"
-        return text.decode()
-
-
-@dataclass(frozen=True)
-class Legacy:
-    """A legacy index found by this run; its rows describe files under `<its folder>/responses/`."""
-
-    file: str
-    path: str
-
-    @property
-    def prefix(self) -> str:
-        return (PurePosixPath(self.path).parent / "responses").as_posix() + "/"
-
-    def rows(self, rels: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(path, row) of the rows that describe one of `rels`, in table order. Read from the
-        file for each few hundred files: ~1 ms, where keeping every row would cost ~700 bytes
-        per file for the whole import."""
-        prefix = self.prefix
-        names = [rel.removeprefix(prefix) for rel in rels if rel.startswith(prefix)]
-        if not names:
-            return
-        # Read only (immutable: no lock, no journal), as the bytes imported were.
-        uri = f"file:{urllib.parse.quote(self.file)}?immutable=1"
-        try:
-            with closing(sqlite3.connect(uri, uri=True)) as index:
-                index.row_factory = sqlite3.Row
-                # A name with a slash or a `.` is compared as the path it makes, below.
-                rows = index.execute(
-                    "SELECT * FROM recordings WHERE response_file IN"
-                    f" ({', '.join('?' * len(names))})"
-                    " OR instr(response_file, '/') OR response_file = '.'",
-                    names,
-                ).fetchall()
-        except sqlite3.Error:
-            return  # gone or changed since it was imported: its files get no row
-        for row in rows:
-            if row["response_file"]:
-                yield (PurePosixPath(prefix) / str(row["response_file"])).as_posix(), dict(row)
 
 
 class Importer:
@@ -341,7 +203,7 @@ class Importer:
         self.cleared: list[int] = []  # ids of the failures to delete
 
     def rel(self, file: str) -> str:
-        return file.removeprefix(self.prefix).replace(os.sep, "/")
+        return text_of_path(file.removeprefix(self.prefix).replace(os.sep, "/"))
 
     def run(
         self,
@@ -377,7 +239,9 @@ class Importer:
         with transaction.atomic():
             if whole_tree:
                 self.mark_missing(prune)
-            for ids in chunks(self.cleared, SWEEP_IDS):
+            # A file's failure is cleared when it comes by, but its batch may fail it again.
+            cleared = [pk for pk in self.cleared if pk not in self.failing]
+            for ids in chunks(cleared, SWEEP_IDS):
                 ImportFailure.objects.filter(pk__in=ids).delete()
             ImportRoot.objects.filter(pk=self.root.pk).update(last_import=timezone.now())
 
@@ -394,18 +258,20 @@ class Importer:
 
     def came_by(self, rel: str) -> None:
         """A file the walk found: if it failed before and not this time, its failure goes."""
-        failure = self.failed_before.pop(rel, None)
+        failure = self.failed_before.pop(stored_path(rel), None)
         if failure is not None and failure not in self.failing:
             self.cleared.append(failure)
 
     def fail(self, rel: str, reason: str, st: os.stat_result | None = None) -> None:
         self.report.failed += 1
         self.report.failures.append((rel, reason))
+        # Clean: a reason may quote the file (PostgreSQL text holds no NUL). Not caught: when
+        # the database refuses this row, it refuses everything, and the run must stop.
         failure, _ = ImportFailure.objects.update_or_create(
             root=self.root,
-            path=rel,
+            path=stored_path(rel),
             defaults={
-                "reason": reason,
+                "reason": clean(reason),
                 "size": st.st_size if st else None,
                 "mtime_ns": st.st_mtime_ns if st else None,
             },
@@ -414,50 +280,76 @@ class Importer:
         if self.on_failure:
             self.on_failure(rel, reason)
 
+    def fail_folder(self, folder: str, reason: str) -> None:
+        """A folder the walk could not read: a failure of its own, its path ending in `/`."""
+        self.fail(self.rel(os.path.join(folder, "")), reason)
+
     def import_file(
         self, file: str, rel: str, known: tuple | None, legacy_row: dict[str, Any] | None
     ) -> None:
         try:
+            item = self.read(file, rel, known, legacy_row)
+        except Exception as exc:  # whatever it is, it is this file's, not the run's
+            self.fail(rel, f"could not be read ({error_text(exc)})")
+            return
+        if item is None:
+            return
+        self.batch.append(item)
+        self.batch_bytes += len(item.data)
+        if len(self.batch) >= BATCH_FILES or self.batch_bytes >= BATCH_BYTES:
+            self.flush()
+
+    def read(
+        self, file: str, rel: str, known: tuple | None, legacy_row: dict[str, Any] | None
+    ) -> Pending | None:
+        """The file read and parsed, or None: unchanged, or failed (and reported)."""
+        if len(rel.encode()) > MAX_PATH_BYTES:
+            self.fail(
+                rel,
+                f"path too long to index ({len(rel.encode()):,} bytes; at most {MAX_PATH_BYTES:,})",
+            )
+            return None
+        try:
             st = os.stat(file)
         except OSError as exc:
-            self.fail(rel, f"unreadable ({exc.strerror or exc})")
-            return
-        if not stat.S_ISREG(st.st_mode):
-            self.fail(rel, "not a regular file", st)
-            return
-        if known and not known[4] and known[1] == st.st_size and known[2] == st.st_mtime_ns:
+            self.fail(rel, file_error(file, exc))
+            return None
+        if (
+            stat.S_ISREG(st.st_mode)
+            and known
+            and not known[4]
+            and known[1] == st.st_size
+            and known[2] == st.st_mtime_ns
+        ):
             self.report.unchanged += 1
-            return
-        if st.st_size > self.max_bytes:
-            self.fail(rel, f"larger than --max-bytes ({st.st_size} > {self.max_bytes} bytes)", st)
-            return
+            return None
         try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            self.fail(rel, f"unreadable ({exc.strerror or exc})", st)
-            return
+            data, st = read_file(file, self.max_bytes)
+        except Unreadable as exc:
+            self.fail(rel, exc.reason, exc.st or st)
+            return None
+        # Stored: the size of these bytes and the modification time from before they were
+        # read. A file written meanwhile then differs from its row, and is read again next time.
         sha = hashlib.sha256(data).hexdigest()
         if known and known[3] == sha:
             self.report.unchanged += 1
             self.touched.append((known[0], st.st_mtime_ns))
             if len(self.touched) >= BATCH_FILES:
                 self.flush()
-            return
+            return None
         try:
             parsed = parsing.parse(data)
         except parsing.RecordingError as exc:
             self.fail(rel, str(exc), st)
-            return
+            return None
         except RecursionError:
             self.fail(rel, "nesting too deep", st)
-            return
-        self.batch.append(
-            Pending(rel, data, sha, st, parsed, legacy_row, known[0] if known else None)
-        )
-        self.batch_bytes += len(data)
-        if len(self.batch) >= BATCH_FILES or self.batch_bytes >= BATCH_BYTES:
-            self.flush()
+            return None
+        except Exception as exc:  # a shape the parser does not expect: its bug, this file's failure
+            self.fail(rel, f"could not be parsed ({error_text(exc)})", st)
+            return None
+        existing = known[0] if known else None
+        return Pending(rel, data, sha, st, parsed, legacy_row, existing, size=len(data))
 
     def import_legacy_index(self, file: str, rel: str) -> None:
         stored = LegacyIndex.objects.filter(root=self.root, path=rel)
@@ -473,6 +365,9 @@ class Importer:
         except (OSError, sqlite3.Error, orjson.JSONEncodeError) as exc:
             self.fail(rel, f"unreadable legacy index ({exc})")
             return
+        except Exception as exc:
+            self.fail(rel, f"unreadable legacy index ({error_text(exc)})")
+            return
         self.indexes.append(Legacy(file, rel))
         index = LegacyIndex(
             root=self.root,
@@ -484,121 +379,42 @@ class Importer:
             # The JSON text as is: the field would parse nothing but copy it twice more.
             rows=Value(rows, output_field=TextField()),
         )
-        with transaction.atomic():
-            stored.delete()
-            if connection.vendor == "postgresql":
-                copy_in(LegacyIndex, [index])  # a third of the memory of query parameters
-            else:
-                index.save()
+        try:
+            with transaction.atomic():
+                stored.delete()
+                if connection.vendor == "postgresql":
+                    copy_in(LegacyIndex, [index])  # a third of the memory of query parameters
+                else:
+                    index.save()
+        except Exception as exc:
+            self.fail(rel, f"could not be stored ({error_text(exc)})", st)
 
     def fields_of(self, item: Pending) -> dict[str, Any]:
-        parsed, test = item.parsed, item.parsed.test_id
-        usage, failure, response = parsed.usage, parsed.failure, parsed.response
-        legacy = item.legacy_row or {}
-        file_name = PurePosixPath(item.rel).name
-        in_legacy_layout = bool(legacy) or ("/responses/" in f"/{item.rel}" and not test.raw)
-        values = {
-            "path": item.rel,
-            "file_name": file_name,
-            "request_hash": parsing.name_hash(file_name),
-            "size": item.st.st_size,
-            "sha256": item.sha256,
-            "mtime_ns": item.st.st_mtime_ns,
-            "legacy": in_legacy_layout,
-            "missing": False,
-            "test_id": test.raw,
-            "test_file": test.file,
-            "test_class": test.klass,
-            "test_function": test.function,
-            "test_params": test.params,
-            "suite": suite_of(item.rel, self.root_path),
-            "search": search_text(test.raw, item.rel),
-            "kind": parsed.kind,
-            "method": parsed.method,
-            "url": parsed.url,
-            "provider": parsed.provider,
-            "endpoint": parsed.endpoint,
-            "model": parsed.model,
-            "is_streaming": parsed.is_streaming,
-            "chunk_count": parsed.chunk_count,
-            "response_type": parsed.response_type,
-            "status": int32(parsed.status),
-            "is_exception": failure is not None,
-            "exception_type": failure.type if failure else "",
-            "exception_status": int32(failure.status) if failure else None,
-            "exception_message": failure.message if failure else "",
-            "response_role": response.role,
-            "response_text": response.text,
-            "response_reasoning": response.reasoning,
-            "finish_reason": response.finish_reason,
-            "prompt_tokens": int32(usage.prompt),
-            "completion_tokens": int32(usage.completion),
-            "total_tokens": int32(usage.total),
-            "cached_tokens": int32(usage.cached),
-            "reasoning_tokens": int32(usage.reasoning),
-            "message_count": len(parsed.messages),
-            "tool_count": len(parsed.tools),
-            "tool_call_count": len(parsed.tool_calls),
-            "has_timing": parsed.has_timing,
-            "embedding_count": int32(parsed.embedding_count),
-            "embedding_dims": int32(parsed.embedding_dims),
-            "listed_models": parsed.listed_models,
-            "details": parsed.details,
-            "legacy_request_hash": str(legacy.get("request_hash") or ""),
-            "legacy_timestamp": str(legacy.get("timestamp") or ""),
-        }
-        return {name: clean(value) for name, value in values.items()}
-
-    def children(self, pk: int, parsed: parsing.Recording) -> dict[type, list]:
-        # Rows point to their recording by id, not by instance: a `Blob(recording=r)` or
-        # `Stream(recording=r)` links back from `r` too (one-to-one), a reference cycle that
-        # kept each batch's bytes and chunks alive until the garbage collector came by.
-        messages = [
-            Message(
-                recording_id=pk,
-                index=m.index,
-                role=clean(m.role),
-                text=clean(m.text),
-                parts=[p.as_dict() for p in m.parts],
-                image_count=m.image_count,
-                name=clean(m.name),
-                tool_call_id=clean(m.tool_call_id),
-                reasoning=clean(m.reasoning),
-            )
-            for m in parsed.messages
-        ]
-        tools = [
-            ToolDef(
-                recording_id=pk,
-                index=i,
-                name=clean(t.name),
-                description=clean(t.description),
-                parameters=t.parameters,
-            )
-            for i, t in enumerate(parsed.tools)
-        ]
-        calls = [
-            ToolCall(
-                recording_id=pk,
-                position=position,
-                index=int32(c.index) or 0,
-                call_id=clean(c.call_id),
-                name=clean(c.name),
-                arguments=clean(c.arguments),
-                arguments_valid=c.arguments_valid,
-                message_index=c.message_index,
-                answered_by=c.answered_by,
-            )
-            for position, c in enumerate(parsed.tool_calls)
-        ]
-        streams = [Stream(recording_id=pk, chunks=parsed.chunks)] if parsed.chunks else []
-        return {Message: messages, ToolDef: tools, ToolCall: calls, Stream: streams}
+        return recording_fields(item, self.root_path)
 
     def flush(self) -> None:
         if not self.batch and not self.touched:
             return
         batch, self.batch, self.batch_bytes = self.batch, [], 0
         touched, self.touched = self.touched, []
+        try:
+            self.write(batch, touched)
+        except Exception:
+            # Refused (a value the database will not take, say): each file again on its own,
+            # so that the batch's other files land and only the refused one fails. Each retry
+            # is its own transaction; after the batch's rollback nothing of it is left.
+            for item in batch:
+                try:
+                    self.write([item], [])
+                except Exception as exc:
+                    self.fail(item.rel, f"could not be stored ({error_text(exc)})", item.st)
+            if touched:
+                self.write([], touched)
+        reset_queries()  # with DEBUG on, Django would keep every batch's SQL and bytes
+
+    def write(self, batch: list[Pending], touched: list[tuple[int, int]]) -> None:
+        """Write parsed files, and the new times of files whose bytes are unchanged, in one
+        transaction; counted in the report only once it is committed."""
         with transaction.atomic():
             fresh = [item for item in batch if item.existing_id is None]
             changed = [item for item in batch if item.existing_id is not None]
@@ -619,7 +435,7 @@ class Importer:
             ]
             for pk, item in pairs:
                 rows[Blob].append(Blob(recording_id=pk, data=item.data))
-                for model, objects in self.children(pk, item.parsed).items():
+                for model, objects in child_rows(pk, item.parsed).items():
                     rows[model].extend(objects)
             for model, objects in rows.items():
                 write_rows(model, objects)
@@ -628,7 +444,6 @@ class Importer:
         self.seen.extend(r.pk for r in created)
         self.report.imported += len(fresh)
         self.report.updated += len(changed)
-        reset_queries()  # with DEBUG on, Django would keep every batch's SQL and bytes
 
     def mark_missing(self, prune: bool) -> None:
         """Recordings, failures and legacy indexes of the root that this run did not find."""

@@ -30,6 +30,11 @@ UNSCOPED_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?),", re.I)
 MODELS_FILE = re.compile(r"^models-(?P<hash>[0-9a-f]{64})-(?P<digest>[0-9a-zA-Z]+)$")
 EPOCH_PREFIXES = ("1970-01-01", "0001-01-01")
+# RFC 3986 appendix B: scheme, authority and path of any text (for what urlsplit refuses).
+URL_PARTS = re.compile(r"^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<netloc>[^/?#]*))?(?P<path>[^?#]*)")
+# Values are kept to this depth when written (see `shallow`); deeper ones become DEEP.
+WRITE_DEPTH = 200
+DEEP = "(nested too deep)"
 
 
 class RecordingError(ValueError):
@@ -196,7 +201,22 @@ def arguments_parse(arguments: str) -> bool:
 
 
 def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # deeper than orjson writes (it reads deeper)
+        return orjson.dumps(shallow(value)).decode()
+
+
+def shallow(value: Any, depth: int = WRITE_DEPTH) -> Any:
+    """`value` with what is nested deeper than `depth` levels replaced by DEEP: orjson reads
+    1,024 levels but writes only 254, and a stored value must be written."""
+    if not isinstance(value, dict | list):
+        return value
+    if depth <= 0:
+        return DEEP
+    if isinstance(value, dict):
+        return {key: shallow(item, depth - 1) for key, item in value.items()}
+    return [shallow(item, depth - 1) for item in value]
 
 
 def unwrap(value: Any) -> tuple[str, Any]:
@@ -232,7 +252,7 @@ def name_hash(file_name: str) -> str:
 
 
 def parse(data: bytes) -> Recording:
-    document = loads(data)
+    document = streams.load_document(data)
     if not isinstance(document, dict):
         raise RecordingError(
             f"wrong top-level type: expected an object, found {json_type(document)}"
@@ -271,18 +291,31 @@ def classify(request: dict[str, Any]) -> str:
     return GENERIC
 
 
+def split_url(url: str) -> tuple[str, str, str]:
+    """(scheme, netloc, path) of a URL. urlsplit refuses some that a recording may hold
+    (`http://[::1:bad/`, `http://[x]/`, a full-width number sign U+FF03 as host): those are
+    split by RFC 3986's pattern (appendix B), which takes any text."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        match = URL_PARTS.match(url)
+        assert match is not None  # every group is optional
+        return (match["scheme"] or "").lower(), match["netloc"] or "", match["path"]
+    return parts.scheme, parts.netloc, parts.path
+
+
 def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc:
-        return f"{parts.scheme}://{parts.netloc}"
-    return f"{parts.scheme}:" if parts.scheme else ""
+    scheme, netloc, _ = split_url(url)
+    if netloc:
+        return f"{scheme}://{netloc}"
+    return f"{scheme}:" if scheme else ""
 
 
 def describe_request(recording: Recording, request: dict[str, Any]) -> None:
     kind = recording.kind
     recording.method = text_of(request.get("method"))
     recording.url = text_of(request.get("url"))
-    path = urlsplit(recording.url).path
+    path = split_url(recording.url)[2]
     if kind == TOOL_INVOKE:
         provider, tool = text_of(request.get("provider")), text_of(request.get("tool_name"))
         recording.provider = provider
@@ -348,7 +381,8 @@ def read_body(recording: Recording, body: dict[str, Any]) -> None:
         role = text_of(raw.get("role")) or "unknown"
         content = raw.get("content")
         if raw.get("images"):  # Ollama: base64 images beside the text
-            content = [content, *({"type": "image", "b64": image} for image in raw["images"])]
+            images = listify(raw["images"])
+            content = [content, *({"type": "image", "b64": image} for image in images)]
         message = add(
             role,
             content,
@@ -380,8 +414,8 @@ def read_body(recording: Recording, body: dict[str, Any]) -> None:
 
     for turn in listify(body.get("contents")):  # Gemini / Vertex
         if isinstance(turn, dict):
-            role = {"model": "assistant"}.get(turn.get("role", "user"), turn.get("role", "user"))
-            message = add(text_of(role), gemini_parts(turn.get("parts")))
+            role = text_of(turn.get("role", "user"))
+            message = add({"model": "assistant"}.get(role, role), gemini_parts(turn.get("parts")))
             message.tool_calls = [
                 ToolCall(
                     call_id=text_of(call.get("id")) or f"{call.get('name')}#{message.index}.{i}",
@@ -394,7 +428,7 @@ def read_body(recording: Recording, body: dict[str, Any]) -> None:
                     part.get("function_call") or part.get("functionCall")
                     for part in listify(turn.get("parts"))
                     if isinstance(part, dict)
-                    and (part.get("function_call") or part.get("functionCall"))
+                    and isinstance(part.get("function_call") or part.get("functionCall"), dict)
                 )
             ]
         elif isinstance(turn, str):
@@ -403,8 +437,9 @@ def read_body(recording: Recording, body: dict[str, Any]) -> None:
     if "prompt" in body:  # completions and Ollama generate
         for prompt in listify(body["prompt"]):
             add("user", prompt if isinstance(prompt, str) else dumps(prompt))
-        if body.get("images"):
-            messages[-1].parts += parts_of([{"type": "image", "b64": i} for i in body["images"]])
+        if body.get("images") and messages:
+            images = listify(body["images"])
+            messages[-1].parts += parts_of([{"type": "image", "b64": i} for i in images])
     if "input" in body:  # embeddings, interactions
         value = body["input"]
         if recording.endpoint.endswith("embeddings"):
@@ -456,7 +491,8 @@ def parts_of(content: Any) -> list[Part]:
         elif kind == "image":  # Anthropic source block, or an Ollama base64 image
             source = item.get("source") if isinstance(item.get("source"), dict) else {}
             if "b64" in item:
-                parts.append(Part(type="image", url="data:;base64,", data_bytes=len(item["b64"])))
+                size = len(text_of(item["b64"]))
+                parts.append(Part(type="image", url="data:;base64,", data_bytes=size))
             elif source.get("type") == "base64":
                 data = text_of(source.get("data"))
                 mime = text_of(source.get("media_type"))
@@ -503,7 +539,7 @@ def gemini_parts(parts: Any) -> list[dict[str, Any]]:
         elif "text" in part:
             kind = "reasoning" if part.get("thought") else "text"
             converted.append({"type": kind, "text": part["text"]})
-        elif part.get("inline_data") or part.get("inlineData"):
+        elif isinstance(part.get("inline_data") or part.get("inlineData"), dict):
             inline = part.get("inline_data") or part.get("inlineData")
             mime = text_of(inline.get("mime_type") or inline.get("mimeType"))
             converted.append(
@@ -518,7 +554,8 @@ def gemini_parts(parts: Any) -> list[dict[str, Any]]:
             )
         elif part.get("function_response") or part.get("functionResponse"):
             answer = part.get("function_response") or part.get("functionResponse")
-            converted.append({"type": "text", "text": dumps(answer.get("response"))})
+            response = answer.get("response") if isinstance(answer, dict) else answer
+            converted.append({"type": "text", "text": dumps(response)})
         elif part.get("function_call") or part.get("functionCall"):
             continue
         else:
@@ -597,9 +634,11 @@ def link_tool_results(recording: Recording) -> None:
 
 def describe_response(recording: Recording, response: dict[str, Any]) -> None:
     body = response.get("body")
+    # A large file's array body is a RawList: its items are decoded one at a time.
+    listed = isinstance(body, list | streams.RawList)
     recording.is_streaming = bool(response.get("is_streaming"))
     recording.status = response.get("status") if isinstance(response.get("status"), int) else None
-    if isinstance(body, list):
+    if listed:
         recording.chunk_count = len(body)
     else:
         recording.chunk_count = 0 if body is None else 1
@@ -626,26 +665,27 @@ def describe_response(recording: Recording, response: dict[str, Any]) -> None:
     if body is None:
         recording.response_type = "null"
         return
-    items = body if isinstance(body, list) else [body]
+    items = body if listed else [body]
     if items and all(isinstance(item, str) for item in items):
         recording.response_type = "sse-lines"
-        read_sse(recording, items)
+        sse.read_sse(recording, items)
         return
     label = unwrap(items[0])[0] if items else ""
-    recording.response_type = label or ("list-of-dict" if isinstance(body, list) else "dict")
-    datas = [unwrap(item)[1] for item in items]
+    recording.response_type = label or ("list-of-dict" if listed else "dict")
+    # Unwrapped as they are read: a stream's chunks are never all in memory at once.
+    datas = (unwrap(item)[1] for item in items)
     if (
         label.endswith(".Model")
         or label.endswith("ListResponse")
         or label.endswith("ProcessResponse")
     ):
-        read_models(recording, datas)
+        read_models(recording, list(datas))
     elif recording.kind == TOOL_INVOKE or recording.kind == FILE_PROCESSOR:
-        read_result(recording, datas[0])
-    elif isinstance(body, list) or recording.is_streaming:
-        read_stream(recording, datas)
+        read_result(recording, next(datas, None))
+    elif listed or recording.is_streaming:
+        streams.read_stream(recording, datas)
     else:
-        read_single(recording, datas[0])
+        read_single(recording, next(datas, None))
 
 
 def read_single(recording: Recording, data: Any) -> None:
@@ -661,13 +701,13 @@ def read_single(recording: Recording, data: Any) -> None:
         return
     if "embeddings" in data or "embedding" in data:
         vectors = data.get("embeddings") or [data.get("embedding")]
-        read_embeddings(recording, vectors)
+        read_embeddings(recording, listify(vectors))  # a file may hold anything there
         return
     if data.get("type") == "message" or isinstance(data.get("outputs"), list):
         read_blocks(recording, data)  # Anthropic messages, Gemini interactions
         return
     # A single object is assembled exactly like a one-chunk stream.
-    read_stream(recording, [data], keep_chunks=False)
+    streams.read_stream(recording, [data], keep_chunks=False)
     if recording.response.text or recording.response.tool_calls or recording.response.reasoning:
         return
     if isinstance(data.get("status"), str) and not data.get("choices"):
@@ -675,7 +715,7 @@ def read_single(recording: Recording, data: Any) -> None:
 
 
 def read_blocks(recording: Recording, data: dict[str, Any]) -> None:
-    out = Assembler()
+    out = streams.Assembler()
     out.response.role = text_of(data.get("role"))
     for index, block in enumerate(listify(data.get("content") or data.get("outputs"))):
         if not isinstance(block, dict):
@@ -761,6 +801,11 @@ def read_result(recording: Recording, data: Any) -> None:
         )
 
 
+def count(value: Any) -> int | None:
+    """A token count, or None for anything else a file holds there (a string, a list, true)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def usage_of(data: Any) -> Usage:
     """Token usage from any provider's field names."""
     if not isinstance(data, dict):
@@ -768,7 +813,7 @@ def usage_of(data: Any) -> Usage:
     usage = data.get("usage") or data.get("usage_metadata") or data.get("usageMetadata")
     if not isinstance(usage, dict):
         if "prompt_eval_count" in data or "eval_count" in data:  # Ollama
-            prompt, completion = data.get("prompt_eval_count"), data.get("eval_count")
+            prompt, completion = count(data.get("prompt_eval_count")), count(data.get("eval_count"))
             if prompt is None and completion is None:
                 return Usage()
             return Usage(
@@ -778,15 +823,13 @@ def usage_of(data: Any) -> Usage:
 
     def first(*names: str) -> int | None:
         for name in names:
-            value = usage.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
+            if (value := count(usage.get(name))) is not None:
                 return value
         return None
 
     def nested(parent: str, name: str) -> int | None:
         inner = usage.get(parent)
-        value = inner.get(name) if isinstance(inner, dict) else None
-        return value if isinstance(value, int) else None
+        return count(inner.get(name)) if isinstance(inner, dict) else None
 
     found = Usage(
         prompt=first("prompt_tokens", "input_tokens", "prompt_token_count", "total_input_tokens"),
@@ -806,313 +849,20 @@ def usage_of(data: Any) -> Usage:
     return found
 
 
-class Assembler:
-    """Joins deltas the way a client does: content and reasoning appended, tool-call arguments
-    joined by their `index`."""
+# --------------------------------------------------------------------------- streams
 
-    def __init__(self) -> None:
-        self.response = Response()
-        self.calls: dict[int, ToolCall] = {}
-        self.usage = Usage()
+# The stream part (Assembler, read_stream, ...) is in inspector/streams.py, server-sent events
+# in inspector/sse.py; both import this module's types: imported last, and their names kept
+# importable from here.
+from inspector import sse, streams  # noqa: E402
 
-    def text(self, delta: str) -> None:
-        self.response.text += delta
-
-    def reasoning(self, delta: str) -> None:
-        self.response.reasoning += delta
-
-    def tool(self, index: int, call_id: str, name: str, arguments: str) -> None:
-        call = self.calls.get(index)
-        if call is None:
-            call = self.calls[index] = ToolCall(call_id="", name="", arguments="", index=index)
-        call.call_id = call.call_id or call_id
-        call.name = call.name or name
-        call.arguments += arguments
-
-    def finish(self) -> Response:
-        self.response.tool_calls = [self.calls[i] for i in sorted(self.calls)]
-        return self.response
+STREAM_NAMES = frozenset(
+    ("Assembler", "read_stream", "read_choice", "read_delta", "sse_events", "read_sse",
+     "read_sse_event", "merge_usage", "load_document")
+)  # fmt: skip
 
 
-def read_stream(recording: Recording, datas: list[Any], keep_chunks: bool = True) -> None:
-    """Chunks of chat completions, completions, Ollama and Gemini, in arrival order."""
-    out = Assembler()
-    chunks: list[dict[str, Any]] = []
-    times: list[str] = []
-    for position, data in enumerate(datas):
-        chunk: dict[str, Any] = {"i": position, "k": []}
-        if not isinstance(data, dict):
-            chunk["k"].append("other")
-            chunks.append(chunk)
-            continue
-        carried = chunk["k"]
-        if data.get("prompt_filter_results"):
-            carried.append("filter")
-        for choice in listify(data.get("choices"))[:1] + listify(
-            (data.get("candidates") or [None])[:1]
-        ):
-            read_choice(choice, chunk, out)
-        if isinstance(data.get("message"), dict):  # Ollama chat
-            read_delta(data["message"], chunk, out)
-        if isinstance(data.get("response"), str) or isinstance(data.get("thinking"), str):
-            read_delta(
-                {"content": data.get("response"), "thinking": data.get("thinking")}, chunk, out
-            )
-        if data.get("done") and data.get("done_reason"):
-            chunk["finish"] = text_of(data["done_reason"])
-            out.response.finish_reason = chunk["finish"]
-        usage = usage_of(data)
-        if usage:
-            chunk["usage"] = {k: v for k, v in usage.__dict__.items() if v is not None}
-            out.usage = usage
-        if "finish" in chunk:
-            carried.append("finish")
-        if "usage" in chunk:
-            carried.append("usage")
-        if not carried:
-            carried.append("empty")
-        stamp = data.get("created_at") or data.get("create_time")
-        if isinstance(stamp, str):
-            chunk["t"] = stamp
-            times.append(stamp)
-        chunks.append(chunk)
-    recording.response = out.finish()
-    recording.usage = out.usage if out.usage else recording.usage
-    if keep_chunks:
-        recording.chunks = chunks
-        recording.has_timing = len(set(times)) > 1 and not any(
-            t.startswith(EPOCH_PREFIXES) for t in times
-        )
-
-
-def read_choice(choice: Any, chunk: dict[str, Any], out: Assembler) -> None:
-    if not isinstance(choice, dict):
-        return
-    delta = choice.get("delta") or choice.get("message") or choice.get("content")
-    if isinstance(delta, dict):
-        if "parts" in delta:  # Gemini candidate content
-            for part in gemini_parts(delta.get("parts")):
-                key = "reasoning" if part["type"] == "reasoning" else "content"
-                read_delta({key: part.get("text")}, chunk, out)
-            calls = [
-                p.get("function_call") or p.get("functionCall")
-                for p in listify(delta.get("parts"))
-                if isinstance(p, dict)
-            ]
-            for i, call in enumerate(c for c in calls if c):
-                read_delta(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": len(out.calls) + i,
-                                "id": call.get("id"),
-                                "function": {
-                                    "name": call.get("name"),
-                                    "arguments": call.get("args"),
-                                },
-                            }
-                        ]
-                    },
-                    chunk,
-                    out,
-                )
-            if delta.get("role"):
-                read_delta({"role": delta["role"]}, chunk, out)
-        else:
-            read_delta(delta, chunk, out)
-    if isinstance(choice.get("text"), str):  # completions
-        read_delta({"content": choice["text"]}, chunk, out)
-    finish = choice.get("finish_reason")
-    if finish:
-        chunk["finish"] = text_of(finish)
-        out.response.finish_reason = chunk["finish"]
-
-
-def read_delta(delta: dict[str, Any], chunk: dict[str, Any], out: Assembler) -> None:
-    carried = chunk["k"]
-    role = delta.get("role")
-    if role and "role" not in carried:
-        chunk["role"] = text_of(role)
-        out.response.role = out.response.role or chunk["role"]
-        carried.append("role")
-    content = delta.get("content")
-    if isinstance(content, list):  # multi-part message content
-        content = "".join(p.text for p in parts_of(content) if p.type == "text")
-    if isinstance(content, str) and content:
-        chunk["content"] = chunk.get("content", "") + content
-        out.text(content)
-        if "content" not in carried:
-            carried.append("content")
-    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or delta.get("thinking")
-    if isinstance(reasoning, str) and reasoning:
-        chunk["reasoning"] = chunk.get("reasoning", "") + reasoning
-        out.reasoning(reasoning)
-        if "reasoning" not in carried:
-            carried.append("reasoning")
-    for position, call in enumerate(listify(delta.get("tool_calls"))):
-        if not isinstance(call, dict):
-            continue
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        arguments = function.get("arguments")
-        if arguments is not None and not isinstance(arguments, str):
-            arguments = dumps(arguments)  # Ollama and Gemini send parsed arguments
-        index = (
-            call.get("index")
-            if isinstance(call.get("index"), int)
-            else (len(out.calls) if call.get("id") or function.get("name") else position)
-        )
-        fragment = {
-            "index": index,
-            "id": text_of(call.get("id")),
-            "name": text_of(function.get("name")),
-            "args": arguments or "",
-        }
-        chunk.setdefault("tool", []).append(fragment)
-        out.tool(index, fragment["id"], fragment["name"], fragment["args"])
-        if "tool" not in carried:
-            carried.append("tool")
-
-
-# --------------------------------------------------------------------------- server-sent events
-
-
-def sse_events(lines: list[str]) -> list[dict[str, Any]]:
-    """Group raw SSE lines into events: `{"event", "data", "first", "last"}` (line indexes)."""
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for number, line in enumerate(lines):
-        if line == "":
-            if current is not None:
-                current["last"] = number
-                events.append(current)
-                current = None
-            continue
-        if current is None:
-            current = {"event": "message", "data": "", "first": number, "last": number}
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            current["event"] = value
-        elif name == "data":
-            current["data"] = f"{current['data']}\n{value}" if current["data"] else value
-        current["last"] = number
-    if current is not None:
-        events.append(current)
-    return events
-
-
-def read_sse(recording: Recording, lines: list[str]) -> None:
-    """Anthropic messages and Gemini interactions streams, event by event."""
-    out = Assembler()
-    chunks: list[dict[str, Any]] = []
-    block_types: dict[int, str] = {}
-    for position, event in enumerate(sse_events(lines)):
-        chunk: dict[str, Any] = {
-            "i": position,
-            "k": [],
-            "event": event["event"],
-            "lines": [event["first"], event["last"]],
-        }
-        try:
-            data = orjson.loads(event["data"]) if event["data"] else None
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, dict):
-            read_sse_event(data, chunk, out, block_types)
-        if not chunk["k"]:
-            chunk["k"].append("event")
-        chunks.append(chunk)
-    recording.chunks = chunks
-    recording.response = out.finish()
-    recording.usage = out.usage
-
-
-def read_sse_event(
-    data: dict[str, Any], chunk: dict[str, Any], out: Assembler, block_types: dict[int, str]
-) -> None:
-    kind = data.get("type") or data.get("event_type") or ""
-    index = data.get("index") if isinstance(data.get("index"), int) else 0
-    message = data.get("message") or data.get("interaction")
-    if isinstance(message, dict):
-        if message.get("role"):
-            read_delta({"role": message["role"]}, chunk, out)
-        usage = usage_of(message)
-        if usage:
-            merge_usage(out, usage, chunk)
-    if kind == "error" or (kind.endswith("error") and isinstance(data.get("error"), dict)):
-        chunk["k"].append("error")
-    block = data.get("content_block") or data.get("content")
-    if kind in ("content_block_start", "content.start") and isinstance(block, dict):
-        block_types[index] = text_of(block.get("type"))
-        if block.get("type") in ("tool_use", "function_call"):
-            read_delta(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": block.get("id"),
-                            "function": {"name": block.get("name"), "arguments": ""},
-                        }
-                    ]
-                },
-                chunk,
-                out,
-            )
-    delta = data.get("delta")
-    if isinstance(delta, dict):
-        dtype = delta.get("type")
-        if dtype in ("text_delta", "text"):
-            read_delta({"content": delta.get("text")}, chunk, out)
-        elif dtype in ("thinking_delta", "thought", "thought_summary"):
-            text = delta.get("thinking") or delta.get("text") or delta.get("content")
-            read_delta({"reasoning": text if isinstance(text, str) else ""}, chunk, out)
-        elif dtype == "input_json_delta":
-            read_delta(
-                {
-                    "tool_calls": [
-                        {"index": index, "function": {"arguments": delta.get("partial_json") or ""}}
-                    ]
-                },
-                chunk,
-                out,
-            )
-        elif dtype == "function_call":
-            read_delta(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": delta.get("id"),
-                            "function": {
-                                "name": delta.get("name"),
-                                "arguments": delta.get("arguments"),
-                            },
-                        }
-                    ]
-                },
-                chunk,
-                out,
-            )
-        if delta.get("stop_reason"):
-            chunk["finish"] = text_of(delta["stop_reason"])
-            out.response.finish_reason = chunk["finish"]
-            chunk["k"].append("finish")
-    usage = usage_of(data)
-    if usage:
-        merge_usage(out, usage, chunk)
-    if kind == "interaction.complete" and isinstance(message, dict):
-        chunk["finish"] = text_of(message.get("status"))
-        out.response.finish_reason = chunk["finish"]
-        chunk["k"].append("finish")
-
-
-def merge_usage(out: Assembler, usage: Usage, chunk: dict[str, Any]) -> None:
-    """Anthropic reports input tokens at the start and output tokens at the end."""
-    for name, value in usage.__dict__.items():
-        if value is not None:
-            setattr(out.usage, name, value)
-    if out.usage.prompt is not None and out.usage.completion is not None:
-        out.usage.total = max(out.usage.total or 0, out.usage.prompt + out.usage.completion)
-    chunk["usage"] = {k: v for k, v in usage.__dict__.items() if v is not None}
-    if "usage" not in chunk["k"]:
-        chunk["k"].append("usage")
+def __getattr__(name: str) -> Any:
+    if name in STREAM_NAMES:
+        return getattr(sse if hasattr(sse, name) else streams, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

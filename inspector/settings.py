@@ -40,9 +40,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
 # Off unless asked for: Django's debug pages need inline scripts the Content-Security-Policy
 # refuses, and with DEBUG on every query is kept in memory (an import's would be gigabytes).
 DEBUG = env_bool("DEBUG", False)
-# The default key only ever signs this machine's sessions; set SECRET_KEY when serving to others.
-SECRET_KEY = os.environ.get("SECRET_KEY", "recording-inspector-local-development-key")
+# The default key only ever signs this machine's sessions; set SECRET_KEY when serving to others
+# (`manage.py serve` refuses to listen beyond loopback with it, or with DEBUG on).
+INSECURE_SECRET_KEY = "recording-inspector-local-development-key"
+SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# Serving over HTTPS (behind a proxy that terminates TLS): all off by default, as plain HTTP on
+# loopback needs; README "Configuration" lists the values `manage.py check --deploy` accepts.
+# uvicorn takes the scheme from the proxy's X-Forwarded-Proto (its FORWARDED_ALLOW_IPS), so
+# Django needs no SECURE_PROXY_SSL_HEADER.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
@@ -54,10 +67,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "inspector.middleware.SafeMethodsMiddleware",  # before CSRF: 405, not 403, for a POST
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "inspector.middleware.ContentSecurityPolicyMiddleware",
+    "inspector.middleware.RefuseNulMiddleware",  # last: its 400 gets the headers above
 ]
 
 ROOT_URLCONF = "inspector.urls"
@@ -86,10 +101,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # parameters: bulk inserts of stored bytes kept ~100 MiB alive during big imports.
         "cached_statements": 0,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # Seconds a connection waits for another's write lock before "database is locked". The
+        # server only reads (WAL readers never wait); this is for an import meeting another
+        # writer (a second import): its sweep and FTS5 merge hold the lock for seconds at
+        # 100,000 recordings (~3 s), more than Python's default of 5 s leaves to spare.
+        "timeout": env_int("INSPECTOR_DB_BUSY_TIMEOUT", 30),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI each request may run in another thread, so persistent connections are not
     # reused: every request paid ~20 ms to connect. A pool hands them over between threads.
+    # The pool is per process: `manage.py serve --workers N` opens up to N times this many
+    # connections (PostgreSQL allows 100 by default, some taken by imports and maintenance).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses both at once
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
@@ -120,6 +142,21 @@ STORAGES = {
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
+
+# Each server process keeps its own cache (facet counts, keyed on the data's version, so
+# every process sees an import's change: inspector/facets.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
+# Playbacks (/stream/) one server process runs at once; beyond, 503 with Retry-After. Each costs
+# little memory (playbacks of one recording share its columns) but a timer and a socket, and its
+# tab holds one of the six connections a browser opens to a host: 20 is a few people with a few
+# tabs each. Per process: `manage.py serve --workers N` plays up to N times this many.
+INSPECTOR_MAX_PLAYBACKS = env_int("INSPECTOR_MAX_PLAYBACKS", 20)
 
 # Files larger than this are refused by the importer (overridable per run with --max-bytes).
 INSPECTOR_MAX_BYTES = env_int("INSPECTOR_MAX_BYTES", 64 * 1024 * 1024)

@@ -56,6 +56,29 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: facet counts are kept per data version, and a
+    rolled-back test leaves one that the next test's data may share."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def deep_tmp_path() -> Path:
+    """A folder for trees deeper or longer than pytest's own clean-up can remove (its
+    `shutil.rmtree` recurses): kept out of pytest's temporary folders, so that one left behind
+    by a killed run cannot break a later session's clean-up, and removed without recursion."""
+    import tempfile
+
+    from tests.bad_files import remove_tree
+
+    folder = Path(tempfile.mkdtemp(prefix="inspector-deep-"))
+    yield folder
+    remove_tree(folder)
+
+
 @pytest.fixture
 def fixture_recordings(db) -> None:
     """The demo recordings of fixtures/, imported."""

@@ -4,11 +4,14 @@ import html
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
+import orjson
 import pytest
 
 from inspector.highlight import (
     KEEP_CHARS,
+    MAX_DEPTH,
     highlight_json,
     highlight_text,
     pointer_join,
@@ -147,3 +150,21 @@ def test_it_committed_the_stylesheet_it_generates():
     # Only rules for highlighted blocks: Pygments' own `pre { ... }` would restyle every page.
     outside = [line for line in css.splitlines() if line and line[0] not in ".@/ }"]
     assert outside == []
+
+
+def test_it_stops_at_a_depth_and_links_to_the_rest():
+    text = '{"k":[' * 450 + '"bottom"' + "]}" * 450  # 900 levels, as text: no encoder walks it
+    deep = orjson.loads(text)
+    markup = highlight_json(deep, link=value_link("x"))
+    assert "bottom" not in markup
+    assert markup.count("too deep") == 1
+    # The link shows the value it stopped at, as deep again: the rest is a few clicks away.
+    pointer = "/k/0" * (MAX_DEPTH // 2)
+    assert f'href="/v/x?at={quote(pointer, safe="")}"' in markup
+    inner = highlight_json(resolve(deep, pointer), pointer=pointer, link=value_link("x"))
+    assert "too deep" in inner
+    # Without a link, it says so in a comment; text nested ~900 deep is still highlighted.
+    assert "/* too deep: nested over" in text_of(highlight_json(deep))
+    shown, was_json = highlight_text(text)
+    assert was_json
+    assert "too deep" in shown

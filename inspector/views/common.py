@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+from django import forms
 from django.db import connection
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from inspector.forms import RecordingFilter
 from inspector.models import Blob, Recording
 
 # When two import roots hold the same path, the one imported last wins (a root still being
@@ -57,7 +57,7 @@ def _stored_bytes_binary(recording_id: int) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
-def bad_request(request: HttpRequest, form: RecordingFilter, json: bool = False) -> HttpResponse:
+def bad_request(request: HttpRequest, form: forms.Form, json: bool = False) -> HttpResponse:
     errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
     if json:
         return JsonResponse({"error": "bad parameters", "fields": errors}, status=400)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from collections import Counter
 from html import escape
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 from django.db import connection
 from django.db.models import Sum
+from django.db.models.functions import Length
 from django.db.models.utils import create_namedtuple_class
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,8 +17,10 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from inspector import search
-from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, SORTS, RecordingFilter
-from inspector.models import ImportFailure, Message, Recording, ToolCall
+from inspector.conversation import TEST_ID_LINK_MAX, test_key
+from inspector.facets import facets
+from inspector.forms import SORTS, RecordingFilter, TestQuery
+from inspector.models import ImportFailure, ImportRoot, Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
 
 # Columns the list shows; everything else (and above all the stored bytes) stays unread. Rows
@@ -34,8 +37,6 @@ ROWS_SQL = "SELECT {} FROM {}".format(
     ", ".join(f'"{Recording._meta.get_field(name).column}"' for name in LIST_COLUMNS),
     Recording._meta.db_table,
 )
-FACET_LIMIT = 12
-FACET_SCAN = 10_000
 
 
 def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
@@ -67,72 +68,6 @@ def failure_count() -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {ImportFailure._meta.db_table}")
         return int(cursor.fetchone()[0])
-
-
-def facets(form: RecordingFilter) -> dict[str, Any]:
-    """Each facet's values with counts, over the selection as narrowed by the other facets.
-    Counts cover at most the newest FACET_SCAN recordings of each selection, so that they stay
-    quick at any size; the page says when they stop there. One query per selection (the whole
-    one, and one per chosen facet without its own choice) reads the facet columns of those
-    rows; Python counts them."""
-    scans: dict[str | None, list[dict[str, Any]]] = {}
-
-    def scan(name: str) -> list[dict[str, Any]]:
-        skip = name if form.cleaned_data.get(name) else None  # else: the whole selection
-        if skip not in scans:
-            scans[skip] = list(form.newest(FACET_SCAN + 1, skip=skip).values(*FACET_COLUMNS))
-        return scans[skip][:FACET_SCAN]
-
-    found = []
-    for name, column in FACETS.items():
-        chosen = form.cleaned_data.get(name) or ""
-        counts = Counter(row[column] for row in scan(name) if row[column])
-        options = [
-            {
-                "value": value,
-                "label": short_label(name, value),
-                "count": n,
-                "chosen": value == chosen,
-                "url": form.query_string(**{name: "" if value == chosen else value}),
-            }
-            for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[
-                :FACET_LIMIT
-            ]
-        ]
-        if chosen and not any(o["chosen"] for o in options):
-            options.insert(
-                0,
-                {
-                    "value": chosen,
-                    "label": short_label(name, chosen),
-                    "count": None,
-                    "chosen": True,
-                    "url": form.query_string(**{name: ""}),
-                },
-            )
-        found.append({"name": name, "options": options})
-    for name, holds in FLAG_HOLDS.items():
-        chosen = form.cleaned_data.get(name) or ""
-        yes = sum(1 for row in scan(name) if holds(row))
-        counts = {"yes": yes, "no": len(scan(name)) - yes}
-        options = [
-            {
-                "value": value,
-                "label": value,
-                "count": counts[value],
-                "chosen": chosen == value,
-                "url": form.query_string(**{name: "" if chosen == value else value}),
-            }
-            for value in ("yes", "no")
-        ]
-        found.append({"name": name, "options": options})
-    capped = any(len(rows) > FACET_SCAN for rows in scans.values())
-    return {"groups": found, "capped": capped, "scan": FACET_SCAN}
-
-
-def short_label(facet: str, value: str) -> str:
-    """Test files are long paths; their last part tells them apart (the full one is a tooltip)."""
-    return value.rsplit("/", 1)[-1] if facet == "file" else value
 
 
 def as_json(recording: Row) -> dict[str, Any]:
@@ -290,7 +225,12 @@ def recordings_json(request: HttpRequest) -> HttpResponse:
 def by_test(request: HttpRequest) -> HttpResponse:
     """Every recording of one test, in conversation order: each next request's messages extend
     the previous one's, so the test reads as one thread."""
-    test_id = request.GET.get("id", "")
+    form = TestQuery(request.GET)
+    if not form.is_valid():
+        return bad_request(request, form)
+    test_id = form.cleaned_data["id"]
+    if form.cleaned_data["key"]:
+        test_id = test_id_of(form.cleaned_data["key"]) or ""
     recordings = list(
         Recording.objects.filter(test_id=test_id)
         .defer("details", "listed_models")
@@ -327,11 +267,47 @@ def by_test(request: HttpRequest) -> HttpResponse:
     return render(request, "inspector/by_test.html", ctx, status=200 if recordings else 404)
 
 
+def test_id_of(key: str) -> str | None:
+    """The test id whose key is `key`, among those only linked by key (`test_url`): a scan of
+    their lengths, ~20 ms at 100,000 recordings, for the rare test id that long."""
+    long_ids = (
+        Recording.objects.annotate(length=Length("test_id"))
+        .filter(length__gt=TEST_ID_LINK_MAX)
+        .order_by()
+        .values_list("test_id", flat=True)
+        .distinct()
+    )
+    return next((test_id for test_id in long_ids if test_key(test_id) == key), None)
+
+
 @require_safe
 def import_errors(request: HttpRequest) -> HttpResponse:
+    """The files that failed to import, by their path under their import root: the server's
+    own folders are nobody else's business (the root shows as its folder's name)."""
     failures = ImportFailure.objects.select_related("root").order_by("root__path", "path")
+    shown = list(failures[:1000])
+    names = root_names({f.root for f in shown})
+    rows = [
+        {
+            "path": f.path,
+            "reason": without_root(f.reason, f.root.path),
+            "root": names[f.root.pk],
+            "size": f.size,
+        }
+        for f in shown
+    ]
     return render(
-        request,
-        "inspector/import_errors.html",
-        {"failures": failures[:1000], "count": failures.count()},
+        request, "inspector/import_errors.html", {"failures": rows, "count": failures.count()}
     )
+
+
+def root_names(roots: set[ImportRoot]) -> dict[int, str]:
+    """Each root's folder name, with its number where two share one."""
+    names = {root.pk: PurePath(root.path).name or str(root.pk) for root in roots}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {pk: f"{name} #{pk}" if name in shared else name for pk, name in names.items()}
+
+
+def without_root(reason: str, root: str) -> str:
+    """A reason quoting the failed file's full path (an OSError's) quotes it under its root."""
+    return reason.replace(root.rstrip("/") + "/", "")

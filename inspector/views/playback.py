@@ -1,42 +1,35 @@
-"""The chunk timeline and the playback of a streamed response."""
+"""The chunk timeline and the player of a streamed response (its replay, `/stream/`, is in
+views/streaming.py). Every view here reads the stream's columns (`inspector.chunks`) and
+touches a bounded part of them: a page of the table, one chunk, ~1,000 timeline columns."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import logging
-import time
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-import orjson
-from asgiref.sync import sync_to_async
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_safe
 
-from inspector import playback
-from inspector.forms import shared_fields
+from inspector import playback, streams
+from inspector.chunks import Chunks
+from inspector.forms import MAX_NUMBER, shared_fields
 from inspector.highlight import highlight_json
 from inspector.models import Recording
-from inspector.playback import Delta, Frame
 from inspector.views.common import get_recording, stored_bytes
 
-logger = logging.getLogger(__name__)
-
 CHUNK_PAGE = 100
-# While replaying, deltas due within this window go out as one event: "as fast as possible"
-# and 10x stay at a few dozen DOM updates per second instead of one per chunk.
-COALESCE = 0.03
+RETRY_AFTER = 10  # seconds: most replays take seconds to a minute
+PLAYBACKS = playback.Playbacks()
 
 
 @shared_fields
 class PlayerState(forms.Form):
-    at = forms.IntegerField(required=False, min_value=0)
+    at = forms.IntegerField(required=False, min_value=0, max_value=MAX_NUMBER)
     speed = forms.ChoiceField(required=False, choices=[(s, s) for s in playback.SPEEDS])
     play = forms.BooleanField(required=False)
     step = forms.BooleanField(required=False)
@@ -57,16 +50,20 @@ class PlayerState(forms.Form):
 class ChunkQuery(forms.Form):
     """`n`: a chunk to show; `page`: a page of the chunk table."""
 
-    n = forms.IntegerField(required=False, min_value=0)
-    page = forms.IntegerField(required=False, min_value=0)
+    n = forms.IntegerField(required=False, min_value=0, max_value=MAX_NUMBER)
+    page = forms.IntegerField(required=False, min_value=0, max_value=MAX_NUMBER)
 
 
-def stream_of(recording: Recording) -> list[dict[str, Any]]:
+def max_playbacks() -> int:
+    return settings.INSPECTOR_MAX_PLAYBACKS  # the replay itself is in views/streaming.py
+
+
+def stream_of(recording: Recording) -> Chunks:
     """The chunks: fetched with the recording when it was got with `get_recording(p, "stream")`."""
     try:
         return recording.stream.chunks
     except Recording.stream.RelatedObjectDoesNotExist:
-        return []
+        return Chunks.of([])
 
 
 def page_of(recording: Recording) -> str:
@@ -74,7 +71,7 @@ def page_of(recording: Recording) -> str:
 
 
 def player_context(
-    recording: Recording, chunks: list[dict[str, Any]], at: int, speed: str, playing: bool = False
+    recording: Recording, chunks: Chunks, at: int, speed: str, playing: bool = False
 ) -> dict[str, Any]:
     path = page_of(recording)
     frame = playback.frame_at(chunks, at)
@@ -93,9 +90,7 @@ def player_context(
     }
 
 
-def timeline_context(
-    recording: Recording, chunks: list[dict[str, Any]], page: int = 0
-) -> dict[str, Any]:
+def timeline_context(recording: Recording, chunks: Chunks, page: int = 0) -> dict[str, Any]:
     """What the recording page shows of a stream: the strip, the first page of the table."""
     offsets = playback.times(chunks)
     marks = playback.marks(chunks)
@@ -147,11 +142,11 @@ def marks_svg(marks: list[dict[str, Any]], chunk_url: str) -> str:
     )
 
 
-def table_context(recording: Recording, chunks: list[dict[str, Any]], page: int) -> dict[str, Any]:
+def table_context(recording: Recording, chunks: Chunks, page: int) -> dict[str, Any]:
     pages = max(1, -(-len(chunks) // CHUNK_PAGE))
     page = max(0, min(page, pages - 1))
     start = page * CHUNK_PAGE
-    length = sum(len(c.get("content", "")) for c in chunks[:start])
+    length = chunks.text_end(start)
     rows = []
     for chunk in chunks[start : start + CHUNK_PAGE]:
         length += len(chunk.get("content", ""))
@@ -181,9 +176,7 @@ def table_context(recording: Recording, chunks: list[dict[str, Any]], page: int)
     }
 
 
-def stream_section(
-    recording: Recording, request: HttpRequest, chunks: list[dict[str, Any]]
-) -> dict[str, Any]:
+def stream_section(recording: Recording, request: HttpRequest, chunks: Chunks) -> dict[str, Any]:
     """Context for the recording page's stream sections (timeline and player)."""
     state = PlayerState(request.GET)
     at, speed = len(chunks), playback.DEFAULT_SPEED
@@ -210,7 +203,7 @@ def int_or(value: str | None, default: int) -> int:
         return default
 
 
-def _recording_and_chunks(path: str) -> tuple[Recording, list[dict[str, Any]]]:
+def _recording_and_chunks(path: str) -> tuple[Recording, Chunks]:
     recording = get_recording(f"{path}.json", "stream")
     chunks = stream_of(recording)
     if not chunks:
@@ -226,13 +219,16 @@ def player(request: HttpRequest, path: str) -> HttpResponse:
     if not state.is_valid():
         return HttpResponse("bad player state", status=400)
     at = state.position(len(chunks))
-    ctx = player_context(
-        recording, chunks, at, state.chosen_speed, playing=bool(state.cleaned_data.get("play"))
-    )
+    playing = bool(state.cleaned_data.get("play"))
+    # Asked to play while the server plays all it may: paused, saying so (the stream would
+    # answer 503; a player that connects anyway waits and retries, see app.js).
+    busy = playing and PLAYBACKS.running >= max_playbacks()
+    ctx = player_context(recording, chunks, at, state.chosen_speed, playing=playing and not busy)
+    ctx["busy"] = busy and {"limit": max_playbacks(), "retry": RETRY_AFTER}
     response = render(request, "inspector/_player.html", ctx)
     # The paused point is shareable: the page's URL follows the player.
     query = urlencode({"at": ctx["at"], "speed": state.chosen_speed})
-    response["HX-Replace-Url"] = f"/r/{path}?{query}#player"
+    response["HX-Replace-Url"] = f"/r/{quote(path)}?{query}#player"  # a name may hold a newline
     return response
 
 
@@ -249,7 +245,7 @@ def chunk(request: HttpRequest, path: str) -> HttpResponse:
     return render(request, "inspector/_chunk.html", chunk_detail(recording, chunks, number))
 
 
-def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int) -> dict:
+def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
     """The chunk as recorded is only in the original file: the one view of a stream that reads
     it (a 16 MB file for a 20,000-chunk stream), and only when a chunk is asked for."""
     meta = chunks[number]
@@ -257,7 +253,11 @@ def chunk_detail(recording: Recording, chunks: list[dict[str, Any]], number: int
     if data is None:
         raw = html.escape("(the original bytes are not stored)")
     else:
-        body = orjson.loads(data)["response"]["body"]
+        # As imported: a BOM skipped, and a large file's chunks decoded only as asked for (one
+        # of a 50 MB file's million: 0.3 s, where decoding it whole took 1.5 s and 960 MB).
+        body = streams.load_document(data)["response"]["body"]
+        if not isinstance(body, list | streams.RawList):
+            body = [body]  # a streamed body of one object (or scalar): its one chunk
         chunk = body[meta["lines"][0] : meta["lines"][1] + 1] if "lines" in meta else body[number]
         raw = highlight_json(chunk)  # Pygments escaped every value
     return {
@@ -282,92 +282,3 @@ def chunk_table(request: HttpRequest, path: str) -> HttpResponse:
         **table_context(recording, chunks, query.cleaned_data["page"] or 0),
     }
     return render(request, "inspector/_chunk_table.html", ctx)
-
-
-# --------------------------------------------------------------------------- streaming
-
-
-def sse(event: str, data: str) -> bytes:
-    """One server-sent event; data lines split so newlines survive."""
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
-    return f"event: {event}\n{lines}\n".encode()
-
-
-def delta_events(frame: Frame, delta: Delta, total: int, player_url: str) -> list[bytes]:
-    events = []
-    if delta.reasoning:
-        events.append(sse("reasoning", f"<span>{html.escape(delta.reasoning)}</span>"))
-    if delta.text:
-        events.append(sse("text", f"<span>{html.escape(delta.text)}</span>"))
-    if delta.tools_changed:
-        events.append(
-            sse("tools", render_to_string("inspector/_player_tools.html", {"frame": frame}))
-        )
-    if delta.meta_changed:
-        events.append(
-            sse("meta", render_to_string("inspector/_player_meta.html", {"frame": frame}))
-        )
-    events.append(sse("pos", f"{frame.at} / {total}"))
-    events.append(
-        sse(
-            "scrub",
-            render_to_string(
-                "inspector/_player_scrubber.html",
-                {"at": frame.at, "total": total, "player_url": player_url},
-            ),
-        )
-    )
-    return events
-
-
-async def replay(
-    recording: Recording, chunks: list[dict[str, Any]], at: int, speed: str
-) -> AsyncIterator[bytes]:
-    """The chunks from `at` on, paced as they arrived (or at a fixed rate when the recording has
-    no times), at `speed`; ends with the finished player. A client that leaves cancels this."""
-    frame = playback.frame_at(chunks, at)
-    player_url = f"/play/{page_of(recording)}"
-    waits = playback.gaps(chunks, playback.SPEEDS[speed])
-    yield b"retry: 60000\n\n"  # a dropped connection is not replayed from the start
-    due = last_sent = time.monotonic()
-    pending: Delta | None = None
-    try:
-        for number in range(at, len(chunks)):
-            due += waits[number]
-            wait = due - time.monotonic()
-            if wait > 0:
-                if pending and time.monotonic() - last_sent >= COALESCE:
-                    for event in delta_events(frame, pending, len(chunks), player_url):
-                        yield event
-                    pending, last_sent = None, time.monotonic()
-                await asyncio.sleep(wait)
-            step = playback.apply(frame, chunks[number])
-            if pending is None:
-                pending = step
-            else:
-                pending.merge(step)
-    except asyncio.CancelledError:
-        # The page was closed or the player paused: uvicorn cancels us, and the work stops.
-        logger.info("replay of %s stopped at chunk %d: the client left", recording.path, frame.at)
-        raise
-    if pending:
-        for event in delta_events(frame, pending, len(chunks), player_url):
-            yield event
-    ctx = player_context(recording, chunks, len(chunks), speed)
-    yield sse("done", render_to_string("inspector/_player.html", ctx))
-
-
-@require_GET  # not HEAD: the replay would run its whole length for nothing
-async def stream(request: HttpRequest, path: str) -> StreamingHttpResponse:
-    """Server-sent events replaying a stream, for htmx's SSE extension."""
-    recording, chunks = await sync_to_async(_recording_and_chunks)(path)
-    state = PlayerState(request.GET)
-    if not state.is_valid():
-        return HttpResponse("bad player state", status=400)
-    at = state.position(len(chunks))
-    response = StreamingHttpResponse(
-        replay(recording, chunks, at, state.chosen_speed), content_type="text/event-stream"
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response

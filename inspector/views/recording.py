@@ -4,13 +4,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import orjson
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from inspector import parsing
 from inspector.conversation import (
     build_page,
     build_raw_section,
@@ -41,6 +41,9 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
     section loads apart, from `raw_section`."""
     if path.endswith(".json"):
         return raw(path)
+    listing = RecordingFilter(QueryDict(request.GET["from"])) if "from" in request.GET else None
+    if listing is not None and not listing.is_valid():
+        return bad_request(request, listing)
     rec = get_recording(f"{path}.json", "stream")
     chunks = stream_of(rec)
     # One query per kind of row, whatever their number; none for a kind the recording lacks.
@@ -65,7 +68,7 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
         chunks=chunks,
         siblings=siblings,
     )
-    nav = neighbours(request.GET.get("from"), rec)
+    nav = neighbours(listing, rec) if listing is not None else None
     ctx = {"page": page, "r": rec, "nav": nav}
     if chunks:
         ctx |= stream_section(rec, request, chunks)
@@ -112,15 +115,11 @@ class Nav:
     position: int | None = None  # 0-based, in the list
 
 
-def neighbours(from_value: str | None, rec: Recording) -> Nav | None:
-    """The previous and next recordings of the list the page was opened from (`from` is that
-    list's query string). Their links carry `from` on, with its page moved to theirs, so that
-    "back to list" lands on the page showing the recording, and the lookup stays a window."""
-    if from_value is None:
-        return None
-    form = RecordingFilter(QueryDict(from_value))
-    if not form.is_valid():
-        return None
+def neighbours(form: RecordingFilter, rec: Recording) -> Nav:
+    """The previous and next recordings of the list the page was opened from (`form`, valid,
+    holds that list's query string, `from`). Their links carry `from` on, with its page moved to
+    theirs, so that "back to list" lands on the page showing the recording, and the lookup stays
+    a window."""
     ordered = form.ordered(form.filtered())
     rows_qs = ordered.values_list("id", "path")
     size = form.size
@@ -170,7 +169,7 @@ def image(request: HttpRequest, path: str, message: int, part: int) -> HttpRespo
     JPEG, GIF or WebP as its bytes say, else 404. Remote images are never fetched here."""
     rec = get_recording(f"{path}.json")
     data = stored_bytes(rec)
-    document = orjson.loads(data) if data is not None else {}
+    document = parsing.loads(data) if data is not None else {}
     request_part = document.get("request") if isinstance(document, dict) else None
     found = request_images(rec.kind, request_part).get((message, part))
     decoded = decode_image(found) if found is not None else None
@@ -211,7 +210,7 @@ def value(request: HttpRequest, path: str) -> HttpResponse:
     if data is None:
         raise Http404(f"No stored bytes for {path}")
     try:
-        found = resolve(orjson.loads(data), at)
+        found = resolve(parsing.loads(data), at)
     except KeyError:
         raise Http404(f"No value at {at}") from None
     fragment = request.htmx and not request.htmx.history_restore_request

@@ -25,6 +25,15 @@
   }
   document.addEventListener("htmx:afterSwap", () => { cursor = -1; });
 
+  // --- the player: a stream that does not start (503 busy) says so while htmx retries -----
+  function waiting(event, shown) {
+    const player = event.target.closest && event.target.closest("#player");
+    const note = player && player.querySelector("[data-sse-wait]");
+    if (note) note.hidden = !shown;
+  }
+  document.addEventListener("htmx:sseError", (event) => waiting(event, true));
+  document.addEventListener("htmx:sseOpen", (event) => waiting(event, false));
+
   // --- a recording page: j/k go to the next/previous recording of the list it came from ---
   function follow(rel) {
     const link = document.querySelector(`a[data-nav="${rel}"]`);

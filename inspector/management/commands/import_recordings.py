@@ -7,14 +7,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inspector.importer import import_paths
+from inspector.importer import Report, import_paths
+
+# What a shell reports for a program ended by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
 
 
 class Command(BaseCommand):
     help = (
         "Import recording files (folders are walked recursively). Unchanged files are skipped, "
         "changed ones updated in place, vanished ones marked missing (deleted with --prune). "
-        "Exits 1 when any file failed to import."
+        "Exits 1 when any file failed to import, 130 when interrupted (Ctrl-C): what was "
+        "written by then stays, whole recordings only."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,24 +36,39 @@ class Command(BaseCommand):
             "--no-progress", action="store_true", help="no progress bar, even on a terminal"
         )
 
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # Here rather than in handle(): Ctrl-C during Django's checks is no traceback either.
+        self.report, self.show_progress = Report(), False
+        try:
+            return super().execute(*args, **options)
+        except KeyboardInterrupt:
+            # The batch being written was rolled back; every one before it is committed.
+            self.clear_progress(self.show_progress)
+            self.stdout.write(f"interrupted: {self.report.line()}")
+            sys.exit(INTERRUPTED)
+
     def handle(self, *args: Any, **options: Any) -> None:
         for path in options["paths"]:
             if not Path(path).exists():
                 raise CommandError(f"{path}: no such file or folder")
-        show_progress = sys.stderr.isatty() and not options["no_progress"]
+        self.show_progress = sys.stderr.isatty() and not options["no_progress"]
         report = import_paths(
             options["paths"],
             max_bytes=options["max_bytes"],
             prune=options["prune"],
-            progress=self.progress if show_progress else None,
+            progress=self.progress if self.show_progress else None,
             on_failure=self.failure,
+            report=self.report,
         )
-        if show_progress:
-            sys.stderr.write("\r\033[K")
+        self.clear_progress(self.show_progress)
         line = report.line() + (f", pruned {report.pruned}" if report.pruned else "")
         self.stdout.write(line)
         if report.failed:
             sys.exit(1)
+
+    def clear_progress(self, shown: bool) -> None:
+        if shown:
+            sys.stderr.write("\r\033[K")
 
     def failure(self, path: str, reason: str) -> None:
         if sys.stderr.isatty():

@@ -1,0 +1,148 @@
+"""What a parsed file becomes in the database: its Recording's fields and its child rows."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from inspector import parsing
+from inspector.models import Message, Stream, ToolCall, ToolDef
+
+if TYPE_CHECKING:
+    from inspector.importer import Pending
+
+INT32 = 2**31 - 1
+
+
+def suite_of(rel: str, root: Path) -> str:
+    """The test suite a file belongs to: the folders above its `recordings/` (or legacy
+    `responses/`) folder, or, when the import root is that folder, the name of its parent."""
+    folders = list(PurePosixPath(rel).parts[:-1])
+    while folders and folders[-1] in ("recordings", "responses"):
+        folders.pop()
+    if folders:
+        return "/".join(folders)
+    above = [p for p in root.parts if p not in ("recordings", "responses")]
+    return above[-1] if above else ""
+
+
+def search_text(test_id: str | None, path: str) -> str:
+    return f"{test_id or ''} {path}".lower()
+
+
+def clean(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; the original bytes keep it."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def int32(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and -INT32 <= value <= INT32:
+        return value
+    return None
+
+
+def recording_fields(item: Pending, root_path: Path) -> dict[str, Any]:
+    parsed, test = item.parsed, item.parsed.test_id
+    usage, failure, response = parsed.usage, parsed.failure, parsed.response
+    legacy = item.legacy_row or {}
+    file_name = PurePosixPath(item.rel).name
+    in_legacy_layout = bool(legacy) or ("/responses/" in f"/{item.rel}" and not test.raw)
+    values = {
+        "path": item.rel,
+        "file_name": file_name,
+        "request_hash": parsing.name_hash(file_name),
+        "size": item.st.st_size if item.size is None else item.size,
+        "sha256": item.sha256,
+        "mtime_ns": item.st.st_mtime_ns,
+        "legacy": in_legacy_layout,
+        "missing": False,
+        "test_id": test.raw,
+        "test_file": test.file,
+        "test_class": test.klass,
+        "test_function": test.function,
+        "test_params": test.params,
+        "suite": suite_of(item.rel, root_path),
+        "search": search_text(test.raw, item.rel),
+        "kind": parsed.kind,
+        "method": parsed.method,
+        "url": parsed.url,
+        "provider": parsed.provider,
+        "endpoint": parsed.endpoint,
+        "model": parsed.model,
+        "is_streaming": parsed.is_streaming,
+        "chunk_count": parsed.chunk_count,
+        "response_type": parsed.response_type,
+        "status": int32(parsed.status),
+        "is_exception": failure is not None,
+        "exception_type": failure.type if failure else "",
+        "exception_status": int32(failure.status) if failure else None,
+        "exception_message": failure.message if failure else "",
+        "response_role": response.role,
+        "response_text": response.text,
+        "response_reasoning": response.reasoning,
+        "finish_reason": response.finish_reason,
+        "prompt_tokens": int32(usage.prompt),
+        "completion_tokens": int32(usage.completion),
+        "total_tokens": int32(usage.total),
+        "cached_tokens": int32(usage.cached),
+        "reasoning_tokens": int32(usage.reasoning),
+        "message_count": len(parsed.messages),
+        "tool_count": len(parsed.tools),
+        "tool_call_count": len(parsed.tool_calls),
+        "has_timing": parsed.has_timing,
+        "embedding_count": int32(parsed.embedding_count),
+        "embedding_dims": int32(parsed.embedding_dims),
+        "listed_models": parsed.listed_models,
+        "details": parsed.details,
+        "legacy_request_hash": str(legacy.get("request_hash") or ""),
+        "legacy_timestamp": str(legacy.get("timestamp") or ""),
+    }
+    return {name: clean(value) for name, value in values.items()}
+
+
+def child_rows(pk: int, parsed: parsing.Recording) -> dict[type, list]:
+    # Rows point to their recording by id, not by instance: a `Blob(recording=r)` or
+    # `Stream(recording=r)` links back from `r` too (one-to-one), a reference cycle that
+    # kept each batch's bytes and chunks alive until the garbage collector came by.
+    messages = [
+        Message(
+            recording_id=pk,
+            index=m.index,
+            role=clean(m.role),
+            text=clean(m.text),
+            parts=[p.as_dict() for p in m.parts],
+            image_count=m.image_count,
+            name=clean(m.name),
+            tool_call_id=clean(m.tool_call_id),
+            reasoning=clean(m.reasoning),
+        )
+        for m in parsed.messages
+    ]
+    tools = [
+        ToolDef(
+            recording_id=pk,
+            index=i,
+            name=clean(t.name),
+            description=clean(t.description),
+            parameters=t.parameters,
+        )
+        for i, t in enumerate(parsed.tools)
+    ]
+    calls = [
+        ToolCall(
+            recording_id=pk,
+            position=position,
+            index=int32(c.index) or 0,
+            call_id=clean(c.call_id),
+            name=clean(c.name),
+            arguments=clean(c.arguments),
+            arguments_valid=c.arguments_valid,
+            message_index=c.message_index,
+            answered_by=c.answered_by,
+        )
+        for position, c in enumerate(parsed.tool_calls)
+    ]
+    streams = [Stream(recording_id=pk, chunks=parsed.chunks)] if parsed.chunks else []
+    return {Message: messages, ToolDef: tools, ToolCall: calls, Stream: streams}

@@ -1,0 +1,112 @@
+"""Find the files an import reads, every `.json` file and legacy index under a folder, and
+read them.
+
+The walk is a loop over a stack of folders, not a recursion: a tree 990 folders deep is walked
+like any other. A folder that cannot be read is reported (`on_error`), never skipped silently."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterator
+
+LEGACY_INDEX = "index.sqlite"
+# Linux's PATH_MAX, with the terminating NUL: system calls refuse longer paths.
+PATH_MAX = 4096
+
+OnError = Callable[[str, str], None]
+
+
+def walk(top: str, on_error: OnError | None = None) -> Iterator[str]:
+    """Every `.json` file and legacy index under `top`, folder by folder in name order (a
+    folder's files before its subfolders), following symlinks but never a loop. Holds the
+    names of one folder, and the subfolders still to walk of the folders above it.
+
+    A folder that cannot be read is given to `on_error` as (its path, the reason)."""
+    visited: set[tuple[int, int]] = set()
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in visited:
+                continue
+            visited.add((info.st_dev, info.st_ino))
+            files, folders = [], []
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if is_folder(entry):
+                        if not entry.name.startswith("."):
+                            folders.append(entry.name)
+                    elif entry.name.endswith(".json") or entry.name == LEGACY_INDEX:
+                        files.append(entry.name)
+        except OSError as exc:
+            if on_error:
+                on_error(directory, folder_error(directory, exc))
+            continue
+        for name in sorted(files):
+            yield os.path.join(directory, name)
+        stack.extend(os.path.join(directory, name) for name in sorted(folders, reverse=True))
+
+
+def is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks
+    except OSError:
+        return False
+
+
+def is_index(path: str) -> bool:
+    return os.path.basename(path) == LEGACY_INDEX
+
+
+def too_long(path: str) -> str:
+    return f"path too long ({len(os.fsencode(path)):,} bytes; the system takes {PATH_MAX - 1:,})"
+
+
+def file_error(path: str, exc: OSError) -> str:
+    """The reason a file could not be read, in a few words."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return too_long(path)
+    return f"unreadable ({exc.strerror or exc})"
+
+
+def folder_error(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return too_long(path)
+    return f"unreadable folder ({exc.strerror or exc})"
+
+
+class Unreadable(Exception):
+    """A file that cannot be imported as it is on disk; `reason` says why in a few words."""
+
+    def __init__(self, reason: str, st: os.stat_result | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.st = reason, st
+
+
+def read_file(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """The file's bytes, and its status from just before they were read; raises Unreadable.
+
+    Opened before it is looked at, and without blocking: what is checked is what is read, even
+    when the path is replaced by a FIFO or a device in between. The size to keep is that of the
+    bytes, and the modification time from before they were read: a file written meanwhile then
+    differs from what was kept, and is read again by the next import."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Unreadable(file_error(path, exc)) from None
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable("not a regular file", st)
+        if st.st_size > max_bytes:
+            raise Unreadable(f"larger than --max-bytes ({st.st_size} > {max_bytes} bytes)", st)
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise Unreadable(file_error(path, exc), st) from None
+    if len(data) > max_bytes:
+        raise Unreadable(f"larger than --max-bytes (grew past {max_bytes} bytes while read)", st)
+    return data, st
