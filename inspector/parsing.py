@@ -330,7 +330,7 @@ def describe_request(recording: Recording, request: dict[str, Any]) -> None:
         return
     recording.provider = host_of(recording.url)
     if kind == PASSTHROUGH:
-        recording.endpoint = f"http:{path}"
+        recording.endpoint = path  # the kind says it passed through; the endpoint is a path
         payload = request.get("payload")
         if isinstance(payload, dict):
             recording.model = text_of(payload.get("model"))

@@ -14,16 +14,19 @@ if TYPE_CHECKING:
 INT32 = 2**31 - 1
 
 
-def suite_of(rel: str, root: Path) -> str:
-    """The test suite a file belongs to: the folders above its `recordings/` (or legacy
-    `responses/`) folder, or, when the import root is that folder, the name of its parent."""
-    folders = list(PurePosixPath(rel).parts[:-1])
-    while folders and folders[-1] in ("recordings", "responses"):
+def suite_of(rel: str, root: Path, legacy: bool) -> str:
+    """The test suite a file belongs to: the folders above its `recordings/` folder
+    (`responses/recordings/x.json` is the suite `responses`), or, in the legacy layout, above
+    its `recordings/responses/`; when the import root is that folder, the name of its parent."""
+    folders = [*root.parts, *PurePosixPath(rel).parts[:-1]]
+    if legacy and folders[-1:] == ["responses"]:
         folders.pop()
-    if folders:
-        return "/".join(folders)
-    above = [p for p in root.parts if p not in ("recordings", "responses")]
-    return above[-1] if above else ""
+    if folders[-1:] == ["recordings"]:
+        folders.pop()
+    under = folders[len(root.parts) :]
+    if under:
+        return "/".join(under)
+    return folders[-1] if folders and folders[-1] != root.anchor else ""
 
 
 def search_text(test_id: str | None, path: str) -> str:
@@ -48,7 +51,11 @@ def recording_fields(item: Pending, root_path: Path) -> dict[str, Any]:
     usage, failure, response = parsed.usage, parsed.failure, parsed.response
     legacy = item.legacy_row or {}
     file_name = PurePosixPath(item.rel).name
-    in_legacy_layout = bool(legacy) or ("/responses/" in f"/{item.rel}" and not test.raw)
+    # The legacy layout: `responses/<hash12>.json` beside an index.sqlite that lists it (or, with
+    # the index gone, a file of no test in a `responses/` folder). `responses/recordings/` is the
+    # current layout's `responses` suite.
+    in_responses = PurePosixPath(item.rel).parent.name == "responses"
+    in_legacy_layout = bool(legacy) or (in_responses and not test.raw)
     values = {
         "path": item.rel,
         "file_name": file_name,
@@ -63,7 +70,7 @@ def recording_fields(item: Pending, root_path: Path) -> dict[str, Any]:
         "test_class": test.klass,
         "test_function": test.function,
         "test_params": test.params,
-        "suite": suite_of(item.rel, root_path),
+        "suite": suite_of(item.rel, root_path, in_legacy_layout),
         "search": search_text(test.raw, item.rel),
         "kind": parsed.kind,
         "method": parsed.method,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -23,6 +24,7 @@ from inspector.models import (
     Stream,
     ToolCall,
 )
+from inspector.rows import suite_of
 
 MAX = 64 * 1024 * 1024
 
@@ -88,7 +90,9 @@ def test_it_imports_the_whole_corpus_as_the_manifest_describes(corpus, manifest)
     }
     expected = {
         row["path"].removeprefix("recordings/"): (
-            row["endpoint"],
+            # The manifest marks a passthrough's endpoint `http:/v1/messages`; an endpoint is a
+            # path (the kind says it passed through).
+            row["endpoint"].removeprefix("http:"),
             row["is_streaming"] == "true",
             int(row["chunks"]),
             row["model"],
@@ -106,6 +110,43 @@ def test_it_imports_the_whole_corpus_as_the_manifest_describes(corpus, manifest)
     assert legacy.has_timing
     assert legacy.legacy_request_hash.startswith("3c3f13cb7794")
     assert legacy.legacy_timestamp
+
+
+@pytest.mark.django_db
+@pytest.mark.corpus
+def test_it_gives_every_corpus_recording_the_suite_of_its_folder(corpus, manifest):
+    """`<suite>/recordings/<file>` is `<suite>`, whatever the suite is called: `responses`, the
+    largest suite upstream, was once taken for the legacy layout's folder."""
+    import_paths([corpus], max_bytes=MAX)
+    suites = dict(Recording.objects.values_list("path", "suite"))
+    expected = {}
+    for row in manifest:
+        current = re.fullmatch(r"tests/integration/(.+)/recordings/[^/]+\.json", row["source_path"])
+        if current:
+            expected[row["path"].removeprefix("recordings/")] = current[1]
+        elif row["path"].endswith(".json"):  # the legacy layout: the folders above responses/
+            folder = row["path"].removeprefix("recordings/").rsplit("/responses/", 1)[0]
+            expected[row["path"].removeprefix("recordings/")] = folder
+    assert {path: suites[path] for path in expected} == expected
+    assert sum(suite == "responses" for suite in expected.values()) == 100
+
+
+@pytest.mark.parametrize(
+    ("root", "rel", "legacy", "suite"),
+    [
+        ("/x/tests/integration", "agents/recordings/a.json", False, "agents"),
+        ("/x/tests/integration", "responses/recordings/a.json", False, "responses"),
+        ("/x/tests/integration", "providers/nvidia/recordings/a.json", False, "providers/nvidia"),
+        ("/x/tests/integration", "recordings/responses/abc.json", True, "integration"),
+        ("/x/responses/recordings", "a.json", False, "responses"),
+        ("/x/inference/recordings", "a.json", False, "inference"),
+        ("/x/recordings", "responses/abc.json", True, "x"),
+        ("/x/suite", "a.json", False, "suite"),
+        ("/", "a.json", False, ""),
+    ],
+)
+def test_it_names_the_suite_by_the_folder_above_recordings(root, rel, legacy, suite):
+    assert suite_of(rel, Path(root), legacy) == suite
 
 
 @pytest.mark.django_db

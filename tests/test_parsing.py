@@ -301,7 +301,7 @@ def test_it_reads_anthropic_sse_passthrough():
     parsed = parsing.parse(recording(request, {"body": lines, "is_streaming": True}))
     assert (parsed.kind, parsed.endpoint, parsed.model, parsed.chunk_count) == (
         "http_passthrough",
-        "http:/v1/messages",
+        "/v1/messages",
         "claude",
         15,
     )
