@@ -138,7 +138,8 @@ class Recording(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     method = models.TextField(blank=True)
     url = models.TextField(blank=True)
-    provider = LongText(blank=True, help_text="host of the URL, or the tool's provider")
+    provider = LongText(blank=True, help_text="a name (ollama, azure...), else the host")
+    base_url = models.TextField(blank=True, default="", help_text="scheme://host:port")
     endpoint = LongText(blank=True)
     model = LongText(blank=True)
     # Response

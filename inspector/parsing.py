@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
+
+from inspector.providers import base_url, provider_of, split_url
 
 # Recording kinds (same names as the corpus manifest uses).
 INFERENCE = "inference"
@@ -31,7 +32,6 @@ DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?
 MODELS_FILE = re.compile(r"^models-(?P<hash>[0-9a-f]{64})-(?P<digest>[0-9a-zA-Z]+)$")
 EPOCH_PREFIXES = ("1970-01-01", "0001-01-01")
 # RFC 3986 appendix B: scheme, authority and path of any text (for what urlsplit refuses).
-URL_PARTS = re.compile(r"^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<netloc>[^/?#]*))?(?P<path>[^?#]*)")
 # Values are kept to this depth when written (see `shallow`); deeper ones become DEEP.
 WRITE_DEPTH = 200
 DEEP = "(nested too deep)"
@@ -137,7 +137,8 @@ class Recording:
     kind: str
     method: str = ""
     url: str = ""
-    provider: str = ""
+    provider: str = ""  # a name (`ollama`, `azure`...), or the host when none is known
+    base_url: str = ""  # scheme://host:port the request went to
     endpoint: str = ""
     model: str = ""
     is_streaming: bool = False
@@ -291,26 +292,6 @@ def classify(request: dict[str, Any]) -> str:
     return GENERIC
 
 
-def split_url(url: str) -> tuple[str, str, str]:
-    """(scheme, netloc, path) of a URL. urlsplit refuses some that a recording may hold
-    (`http://[::1:bad/`, `http://[x]/`, a full-width number sign U+FF03 as host): those are
-    split by RFC 3986's pattern (appendix B), which takes any text."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        match = URL_PARTS.match(url)
-        assert match is not None  # every group is optional
-        return (match["scheme"] or "").lower(), match["netloc"] or "", match["path"]
-    return parts.scheme, parts.netloc, parts.path
-
-
-def host_of(url: str) -> str:
-    scheme, netloc, _ = split_url(url)
-    if netloc:
-        return f"{scheme}://{netloc}"
-    return f"{scheme}:" if scheme else ""
-
-
 def describe_request(recording: Recording, request: dict[str, Any]) -> None:
     kind = recording.kind
     recording.method = text_of(request.get("method"))
@@ -328,7 +309,8 @@ def describe_request(recording: Recording, request: dict[str, Any]) -> None:
         recording.endpoint = f"fileproc:{provider}/{api}"
         recording.details["inputs"] = {"file_id": request.get("file_id")}
         return
-    recording.provider = host_of(recording.url)
+    recording.provider = provider_of(recording.url)
+    recording.base_url = base_url(recording.url)
     if kind == PASSTHROUGH:
         recording.endpoint = path  # the kind says it passed through; the endpoint is a path
         payload = request.get("payload")

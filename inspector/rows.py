@@ -76,6 +76,7 @@ def recording_fields(item: Pending, root_path: Path) -> dict[str, Any]:
         "method": parsed.method,
         "url": parsed.url,
         "provider": parsed.provider,
+        "base_url": parsed.base_url,
         "endpoint": parsed.endpoint,
         "model": parsed.model,
         "is_streaming": parsed.is_streaming,

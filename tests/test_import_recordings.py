@@ -207,7 +207,7 @@ def test_it_mirrors_a_recording_in_the_models(tree):
         "test_function": "test_hello",
         "test_params": "txt=openai/gpt-4o",
         "kind": "inference",
-        "provider": "https://api.openai.com",
+        "provider": "openai",
         "endpoint": "/v1/chat/completions",
         "model": "gpt-4o",
         "response_text": "Hi there",

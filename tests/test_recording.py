@@ -35,6 +35,8 @@ def key_facts(rec: Recording, document: dict) -> list[str]:
     and what makes its kind worth reading. Taken from the original file where it can be."""
     request, response = document["request"], document["response"]
     facts = [rec.path, rec.request_hash, rec.endpoint]
+    if rec.base_url:  # the provider by name, its address apart
+        facts += [f"Provider</dt><dd>{escape(rec.provider)}</dd>", rec.base_url]
     if rec.model:
         facts.append(rec.model)
     if rec.is_exception:
@@ -57,7 +59,7 @@ def key_facts(rec: Recording, document: dict) -> list[str]:
         user = next((m for m in rec.messages.all() if m.role == "user" and m.text), None)
         if user:
             facts.append(user.text[:40])
-    return [f if f.startswith(("Dimensions", "<code")) else escape(f) for f in facts]
+    return [f if f.startswith(("Dimensions", "Provider", "<code")) else escape(f) for f in facts]
 
 
 def image_positions(rec: Recording) -> set[tuple[int, int]]:
