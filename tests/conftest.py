@@ -34,6 +34,13 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
+def cassette_corpus() -> Path:
+    """The shared corpus's VCR.py cassettes, read in place, with their MANIFEST.tsv."""
+    need((CORPUS / "cassettes" / "MANIFEST.tsv").is_file(), f"the cassette corpus ({CORPUS})")
+    return CORPUS / "cassettes"
+
+
+@pytest.fixture(scope="session")
 def manifest(corpus: Path) -> list[dict[str, str]]:
     with open(corpus.parent / "MANIFEST.tsv", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
