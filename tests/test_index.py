@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection
 
+from inspector.forms import RecordingFilter
 from inspector.importer import import_paths
 from inspector.models import Recording
 from inspector.views import listing
@@ -506,3 +507,26 @@ def test_postgresql_prepares_the_statements_a_connection_repeats(
             prepared = [row[0] for row in cursor.fetchall()]
         assert len(prepared) == 1, prepared
         assert "chat" not in prepared[0]  # the words are its parameters
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["test", "-test", "model", "-endpoint", "provider"])
+def test_it_sorts_long_texts_by_the_index_of_their_prefix(fixture_recordings, key):
+    """Test ids, models, endpoints and hosts are indexed by a prefix (models.LongText); the list
+    sorted by one of them must walk that index, not sort the whole table (SQLite at 100,000
+    recordings: 290 ms by test otherwise)."""
+    form = RecordingFilter({"_sort": key})
+    assert form.is_valid()
+    query = form.ordered(Recording.objects.all()).values_list("id")[:51]
+    sql, params = query.query.sql_with_params()
+    column = {"test": "test_id"}.get(key.lstrip("-"), key.lstrip("-"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: it would scan them
+        explain = "EXPLAIN" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+        cursor.execute(f"{explain} {sql}", params)
+        plan = " ".join(str(value) for row in cursor.fetchall() for value in row)
+    assert f"recording_{column}_prefix_idx" in plan
+    ordered = [value for value in query.values_list(column, flat=True) if value is not None]
+    assert len(ordered) > 10
+    assert ordered == sorted(ordered, reverse=key.startswith("-"))
