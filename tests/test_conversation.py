@@ -5,23 +5,11 @@ import base64
 import orjson
 import pytest
 
-from inspector.conversation import (
-    RawImage,
-    build_chain,
-    build_events,
-    build_page,
-    build_raw_section,
-    build_stream_summary,
-    build_thread,
-    build_tools,
-    build_usage,
-    decode_image,
-    looks_like_error,
-    needs_bytes,
-    request_images,
-    sniff,
-)
+from inspector.conversation import build_page, build_raw_section, needs_bytes
+from inspector.images import RawImage, decode_image, request_images, sniff
 from inspector.models import Message, Recording, ToolCall, ToolDef
+from inspector.panels import build_events, build_stream_summary, build_usage
+from inspector.thread import build_chain, build_thread, build_tools, looks_like_error
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="

@@ -9,7 +9,8 @@ import orjson
 import pytest
 from django.utils.html import escape
 
-from inspector.conversation import page_path, request_images
+from inspector.conversation import page_path
+from inspector.images import request_images
 from inspector.importer import import_paths
 from inspector.models import Message, Recording, Stream
 

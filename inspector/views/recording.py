@@ -11,18 +11,12 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from inspector import parsing
-from inspector.conversation import (
-    build_page,
-    build_raw_section,
-    decode_image,
-    escaped,
-    needs_bytes,
-    page_path,
-    request_images,
-)
+from inspector.conversation import build_page, build_raw_section, needs_bytes, page_path
 from inspector.forms import RecordingFilter, shared_fields
 from inspector.highlight import highlight_json, pointer_parts, resolve, value_link
+from inspector.images import decode_image, request_images
 from inspector.models import Message, Recording, ToolCall, ToolDef
+from inspector.snippets import escaped
 from inspector.views.common import bad_request, get_recording, stored_bytes
 from inspector.views.playback import stream_of, stream_section
 
