@@ -46,28 +46,33 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.connection: http.client.HTTPConnection | None = None
 
+    # Seconds to wait for the server to stop once asked.
+    stop_seconds = 10
+
+    def command(self) -> list[str]:
+        return [*UVICORN, "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def ready(self) -> bool:
+        return self.get("/recordings.json?_size=1").status == 200
+
     def __enter__(self) -> Server:
         env = {**os.environ, "DATABASE_URL": self.database_url}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [*UVICORN, "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited; see {self.log}")
+                raise RuntimeError(f"the server exited; see {self.log}")
             try:
-                if self.get("/recordings.json?_size=1").status == 200:
+                if self.ready():
                     return self
             except OSError:
                 self.connection = None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer within 60 s; see {self.log}")
+                raise RuntimeError(f"the server did not answer within 60 s; see {self.log}")
             time.sleep(0.2)
 
     def __exit__(
@@ -81,7 +86,7 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=self.stop_seconds)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -112,55 +117,22 @@ class Server:
         raise AssertionError("unreachable")
 
 
-class Workers:
+class Workers(Server):
     """`manage.py serve --workers N` (what `make serve` runs) on a free loopback port: the
-    server of bench/load.py."""
+    server of bench/load.py. Ready once every worker has started."""
+
+    stop_seconds = 30  # each worker waits for its playbacks first
 
     def __init__(self, database_url: str, workers: int, log: Path) -> None:
-        self.database_url, self.workers, self.log = database_url, workers, log
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(database_url, log)
+        self.workers = workers
 
-    def __enter__(self) -> Workers:
-        env = {**os.environ, "DATABASE_URL": self.database_url}
-        command = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [*command, "--workers", str(self.workers)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited; see {self.log}")
-            try:
-                self.get("/recordings.json?_size=1")
-                if self.log.read_text().count("Started server process") >= self.workers:
-                    return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not answer within 60 s; see {self.log}")
-            time.sleep(0.2)
+    def command(self) -> list[str]:
+        return [
+            *[sys.executable, "manage.py", "serve", "--port", str(self.port)],
+            *["--workers", str(self.workers)],
+        ]
 
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def get(self, url: str) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request("GET", url)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
+    def ready(self) -> bool:
+        self.get("/recordings.json?_size=1")
+        return self.log.read_text().count("Started server process") >= self.workers

@@ -68,14 +68,15 @@ def provider_of(url: str) -> str:
     scheme, netloc, _ = split_url(url)
     if scheme.lower() in SCHEMES:
         return SCHEMES[scheme.lower()]
-    host, _, port = netloc.rpartition("@")[2].partition(":")
-    if netloc.rpartition("@")[2].startswith("["):  # [::1]:8000
-        host, _, port = netloc.rpartition("@")[2][1:].partition("]")
-        port = port.removeprefix(":")
-    host = host.lower().rstrip(".")
+    address = netloc.rpartition("@")[2].lower()  # without user:password@
+    # `[::1]:8000` or `host:8000`: the port after the last colon outside the brackets.
+    host, _, port = (
+        address.rpartition(":") if ":" in address.rpartition("]")[2] else (address, "", "")
+    )
+    host = host.strip("[]").rstrip(".")
     for pattern, name in HOST_NAMES:
         if pattern.fullmatch(host):
             return name
     if port in LOCAL_PORTS:
         return LOCAL_PORTS[port]
-    return netloc.rpartition("@")[2].lower() or scheme.lower()
+    return address or scheme.lower()
