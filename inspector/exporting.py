@@ -5,18 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspector.models import Blob, LegacyIndex
+from inspector.models import LegacyIndex, Recording, Source
 
 
 def export_to(out: Path, filters: dict[str, Any], overwrite: bool) -> tuple[int, int]:
-    """Write the selected recordings under `out`; returns (written, already identical)."""
+    """Write the source files of the selected recordings under `out` (a cassette once, whole,
+    for any of its exchanges); returns (written, already identical)."""
     written = skipped = 0
-    recordings = {f"recording__{key}": value for key, value in filters.items()}
-    blobs = (
-        Blob.objects.filter(**recordings)
-        .values_list("recording__path", "data")
-        .order_by("recording__path")
-    )
+    selected = Recording.objects.filter(**filters).values("source_id")
+    blobs = Source.objects.filter(pk__in=selected).values_list("path", "data").order_by("path")
     # iterator(): a few files' bytes in memory at a time, not the whole selection.
     for rel, data in blobs.iterator(chunk_size=50):
         done = write(out, rel, bytes(data), overwrite)

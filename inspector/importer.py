@@ -29,20 +29,21 @@ from django.db.models import TextField, Value
 from django.utils import timezone
 
 from inspector import parsing, search
+from inspector.formats import exchanges_in
 from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import (
-    Blob,
     ImportFailure,
     ImportRoot,
     LegacyIndex,
     Message,
     Recording,
+    Source,
     Stream,
     ToolCall,
     ToolDef,
 )
-from inspector.rows import child_rows, clean, recording_fields
-from inspector.storing import copy_in, create_recordings, write_rows
+from inspector.rows import child_rows, clean, recording_fields, source_format
+from inspector.storing import copy_in, create_rows, write_rows
 from inspector.walking import Unreadable, file_error, is_index, read_file, walk
 
 # Flush a batch at this many files or bytes: big enough that per-statement cost is amortised,
@@ -66,6 +67,7 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     missing: int = 0
+    skipped: int = 0  # files named like cassettes that are none (a tree's own YAML)
     failed: int = 0
     pruned: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -82,15 +84,16 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class Pending:
-    """A parsed file waiting for its batch to be written."""
+    """A parsed file waiting for its batch to be written: its exchanges, in order."""
 
     rel: str
     data: bytes
     sha256: str
     st: os.stat_result
-    parsed: parsing.Recording
+    format: str
+    exchanges: list[parsing.Recording]
     legacy_row: dict[str, Any] | None
-    existing_id: int | None
+    existing_id: int | None  # its Source's
     size: int | None = None  # of the bytes read (None: the stat's)
 
 
@@ -195,8 +198,8 @@ class Importer:
         self.prefix = os.path.join(str(root_path), "")
         self.batch: list[Pending] = []
         self.batch_bytes = 0
-        self.touched: list[tuple[int, int]] = []  # (id, mtime_ns) of files whose bytes are equal
-        self.seen = array("q")  # ids of the recordings whose file this run found or created
+        self.touched: list[tuple[int, int]] = []  # (source id, mtime_ns): bytes unchanged
+        self.seen = array("q")  # ids of the sources this run found or created
         self.indexes: list[Legacy] = []
         self.failed_before: dict[str, int] = {}  # path: id of the failures before this run
         self.failing: set[int] = set()  # ids of the failures written by this run
@@ -246,10 +249,10 @@ class Importer:
             ImportRoot.objects.filter(pk=self.root.pk).update(last_import=timezone.now())
 
     def lookup(self, rels: list[str]) -> tuple[dict[str, tuple], dict[str, dict[str, Any]]]:
-        """What is known of these files: their recordings, and their legacy index rows."""
+        """What is known of these files: their sources, and their legacy index rows."""
         known = {
             path: (pk, size, mtime_ns, sha, missing)
-            for path, pk, size, mtime_ns, sha, missing in Recording.objects.filter(
+            for path, pk, size, mtime_ns, sha, missing in Source.objects.filter(
                 root=self.root, path__in=rels
             ).values_list("path", "id", "size", "mtime_ns", "sha256", "missing")
         }
@@ -338,7 +341,7 @@ class Importer:
                 self.flush()
             return None
         try:
-            parsed = parsing.parse(data)
+            found = exchanges_in(data, rel)
         except parsing.RecordingError as exc:
             self.fail(rel, str(exc), st)
             return None
@@ -348,8 +351,14 @@ class Importer:
         except Exception as exc:  # a shape the parser does not expect: its bug, this file's failure
             self.fail(rel, f"could not be parsed ({error_text(exc)})", st)
             return None
+        if found is None:
+            self.report.skipped += 1
+            return None
         existing = known[0] if known else None
-        return Pending(rel, data, sha, st, parsed, legacy_row, existing, size=len(data))
+        file_format, exchanges = found
+        return Pending(
+            rel, data, sha, st, file_format, exchanges, legacy_row, existing, size=len(data)
+        )
 
     def import_legacy_index(self, file: str, rel: str) -> None:
         stored = LegacyIndex.objects.filter(root=self.root, path=rel)
@@ -389,8 +398,8 @@ class Importer:
         except Exception as exc:
             self.fail(rel, f"could not be stored ({error_text(exc)})", st)
 
-    def fields_of(self, item: Pending) -> dict[str, Any]:
-        return recording_fields(item, self.root_path)
+    def fields_of(self, item: Pending, index: int) -> dict[str, Any]:
+        return recording_fields(item, index, self.root_path)
 
     def flush(self) -> None:
         if not self.batch and not self.touched:
@@ -418,43 +427,78 @@ class Importer:
         with transaction.atomic():
             fresh = [item for item in batch if item.existing_id is None]
             changed = [item for item in batch if item.existing_id is not None]
-            created = [Recording(root=self.root, **self.fields_of(item)) for item in fresh]
-            create_recordings(created)
+            sources = [Source(root=self.root, **self.source_fields(item)) for item in fresh]
+            create_rows(Source, sources)
+            # Not kept on the items: a batch the database refuses is written again item by item.
+            source_ids = iter(source.pk for source in sources)
+            source_of = [item.existing_id or next(source_ids) for item in batch]
             for item in changed:
-                # Updated in place: same row, same path, so its URL keeps working.
-                Recording.objects.filter(pk=item.existing_id).update(
-                    **self.fields_of(item), updated=timezone.now()
-                )
+                Source.objects.filter(pk=item.existing_id).update(**self.source_fields(item))
+            # A changed file's exchanges are written again: in place where it had as many
+            # (same rows, so ids and links stay), the ones beyond its new count deleted.
+            earlier: dict[tuple[int, int], int] = {}
             if changed:
                 ids = [item.existing_id for item in changed]
-                for model in (Message, ToolDef, ToolCall, Stream, Blob):
-                    model.objects.filter(recording_id__in=ids).delete()
-            rows: dict[type, list] = {Blob: [], Message: [], ToolDef: [], ToolCall: [], Stream: []}
-            pairs = [(r.pk, item) for r, item in zip(created, fresh, strict=True)] + [
-                (item.existing_id, item) for item in changed
-            ]
-            for pk, item in pairs:
-                rows[Blob].append(Blob(recording_id=pk, data=item.data))
-                for model, objects in child_rows(pk, item.parsed).items():
+                old = Recording.objects.filter(source_id__in=ids)
+                for pk, source_id, index in old.values_list("id", "source_id", "index"):
+                    earlier[(source_id, index)] = pk
+                for model in (Message, ToolDef, ToolCall, Stream):
+                    model.objects.filter(recording__source_id__in=ids).delete()
+            created, pairs = [], []
+            for item, source_id in zip(batch, source_of, strict=True):
+                for index, exchange in enumerate(item.exchanges):
+                    fields = self.fields_of(item, index)
+                    pk = earlier.pop((source_id, index), None)
+                    if pk is None:
+                        recording = Recording(
+                            root=self.root, source_id=source_id, index=index, **fields
+                        )
+                        created.append(recording)
+                        pairs.append((recording, exchange))
+                    else:
+                        Recording.objects.filter(pk=pk).update(**fields, updated=timezone.now())
+                        pairs.append((pk, exchange))
+            if earlier:
+                Recording.objects.filter(pk__in=list(earlier.values())).delete()
+            create_rows(Recording, created)
+            rows: dict[type, list] = {Message: [], ToolDef: [], ToolCall: [], Stream: []}
+            for recording, exchange in pairs:
+                pk = recording if isinstance(recording, int) else recording.pk
+                for model, objects in child_rows(pk, exchange).items():
                     rows[model].extend(objects)
             for model, objects in rows.items():
                 write_rows(model, objects)
             for pk, mtime_ns in touched:
-                Recording.objects.filter(pk=pk).update(mtime_ns=mtime_ns, missing=False)
-        self.seen.extend(r.pk for r in created)
+                Source.objects.filter(pk=pk).update(mtime_ns=mtime_ns, missing=False)
+                Recording.objects.filter(source_id=pk).update(mtime_ns=mtime_ns, missing=False)
+        self.seen.extend(source.pk for source in sources)
         self.report.imported += len(fresh)
         self.report.updated += len(changed)
 
+    def source_fields(self, item: Pending) -> dict[str, Any]:
+        return {
+            "path": item.rel,
+            "format": source_format(item),
+            "size": item.st.st_size if item.size is None else item.size,
+            "sha256": item.sha256,
+            "mtime_ns": item.st.st_mtime_ns,
+            "missing": False,
+            "exchange_count": len(item.exchanges),
+            "data": item.data,
+        }
+
     def mark_missing(self, prune: bool) -> None:
-        """Recordings, failures and legacy indexes of the root that this run did not find."""
-        recordings = Recording.objects.filter(root=self.root)
-        gone = unseen(recordings.values_list("id", flat=True).iterator(), sorted(self.seen))
+        """Sources (with their exchanges), failures and legacy indexes of the root that this
+        run did not find."""
+        sources = Source.objects.filter(root=self.root)
+        gone = unseen(sources.values_list("id", flat=True).iterator(), sorted(self.seen))
         for ids in chunks(gone, SWEEP_IDS):
-            found = recordings.filter(pk__in=ids)
             if prune:
-                self.report.pruned += found.delete()[1].get("inspector.Recording", 0)
+                deleted = sources.filter(pk__in=ids).delete()[1]
+                self.report.pruned += deleted.get("inspector.Recording", 0)
             else:
-                found.update(missing=True)
+                sources.filter(pk__in=ids).update(missing=True)
+                Recording.objects.filter(source_id__in=ids).update(missing=True)
         self.report.missing += len(gone)
         # Failures of files not found (those found were taken out as they came by).
         self.cleared.extend(pk for pk in self.failed_before.values() if pk not in self.failing)

@@ -101,6 +101,40 @@ class ImportRoot(models.Model):
         return self.path
 
 
+class Source(models.Model):
+    """A file as imported: its bytes, exactly (export never depends on the file still being
+    there), their hash, and its format. A llama-stack file is the source of one exchange (one
+    Recording), a cassette of one per HTTP interaction, in cassette order. Its own table, so
+    that listing recordings never reads the bytes."""
+
+    class Format(models.TextChoices):
+        LLAMA_STACK = "llama-stack", "llama-stack"
+        LEGACY = "llama-stack-legacy", "llama-stack (legacy layout)"
+        VCR = "vcr", "VCR.py cassette"
+
+    root = models.ForeignKey(ImportRoot, on_delete=models.CASCADE, related_name="sources")
+    path = models.TextField(help_text="path under the import root, with its extension")
+    format = models.CharField(max_length=20, choices=Format.choices)
+    size = models.BigIntegerField(help_text="bytes read")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the file's bytes")
+    mtime_ns = models.BigIntegerField()
+    missing = models.BooleanField(default=False, help_text="gone from disk at the last import")
+    exchange_count = models.IntegerField(default=1)
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["root", "path"], name="source_root_path_uniq"),
+        ]
+        indexes = [
+            # A cassette's page, `/r/<its path without extension>`, across roots.
+            models.Index(fields=["path"], name="source_path_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
 class Recording(models.Model):
     class Kind(models.TextChoices):
         INFERENCE = "inference"
@@ -110,8 +144,14 @@ class Recording(models.Model):
         GENERIC = "generic"
 
     root = models.ForeignKey(ImportRoot, on_delete=models.CASCADE, related_name="recordings")
-    # Source
-    path = models.TextField(help_text="path under the import root, with its .json ending")
+    # Source: the file this exchange was read from, and its place in it (from 0). The column
+    # may be NULL on SQLite (added in place, migration 0012); every import sets it.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="exchanges")
+    index = models.IntegerField(default=0, help_text="position within its source, from 0")
+    format = models.CharField(max_length=20, choices=Source.Format.choices, default="llama-stack")
+    # A llama-stack file's path, with its .json ending; a cassette's exchange n (from 1) is
+    # `<the cassette's path without extension>/<n>`.
+    path = models.TextField(help_text="path under the import root")
     file_name = models.TextField()
     request_hash = models.TextField(help_text="the hash the file name carries")
     size = models.BigIntegerField()
@@ -185,6 +225,8 @@ class Recording(models.Model):
             # (importer.MAX_PATH_BYTES), file names (the hash) by the file system, suites by
             # paths: indexed whole.
             models.Index(fields=["path"], name="recording_path_idx"),
+            # A source's exchanges, in order.
+            models.Index(fields=["source", "index"], name="recording_source_idx"),
             # "by test": every recording of one test id (LongText: by its prefix).
             models.Index(Prefix("test_id"), name="recording_test_id_prefix_idx"),
             # Looking a replay miss up by its hash.
@@ -207,14 +249,6 @@ class Recording(models.Model):
     @property
     def raw_url(self) -> str:
         return f"/r/{self.path}"
-
-
-class Blob(models.Model):
-    """The file's original bytes, exactly: export never depends on the file still being there.
-    Its own table, so that listing recordings never reads them."""
-
-    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, primary_key=True)
-    data = models.BinaryField()
 
 
 class Stream(models.Model):

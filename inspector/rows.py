@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from inspector import parsing
+from inspector import formats, parsing
+from inspector.cassettes.naming import strip_extension
 from inspector.models import Message, Stream, ToolCall, ToolDef
 
 if TYPE_CHECKING:
@@ -46,32 +47,61 @@ def int32(value: Any) -> int | None:
     return None
 
 
-def recording_fields(item: Pending, root_path: Path) -> dict[str, Any]:
-    parsed, test = item.parsed, item.parsed.test_id
+def in_legacy_layout(item: Pending) -> bool:
+    """The legacy layout: `responses/<hash12>.json` beside an index.sqlite that lists it (or,
+    with the index gone, a file of no test in a `responses/` folder). `responses/recordings/`
+    is the current layout's `responses` suite."""
+    if item.format != formats.LLAMA_STACK:
+        return False
+    in_responses = PurePosixPath(item.rel).parent.name == "responses"
+    return bool(item.legacy_row) or (in_responses and not item.exchanges[0].test_id.raw)
+
+
+def source_format(item: Pending) -> str:
+    return formats.LEGACY if in_legacy_layout(item) else item.format
+
+
+def cassette_suite(rel: str) -> str:
+    """A cassette's suite: the folders above its `cassettes` folder (pytest-recording's
+    `tests/cassettes/`, or any folder named `...cassettes`), else the folder it is in."""
+    folders = PurePosixPath(rel).parts[:-1]
+    tops = [i for i, name in enumerate(folders) if name.lower().endswith("cassettes")]
+    return "/".join(folders[: tops[-1]] if tops else folders)
+
+
+def recording_fields(item: Pending, index: int, root_path: Path) -> dict[str, Any]:
+    """The Recording of the file's exchange at `index`: a llama-stack file's one exchange is at
+    the file's path; a cassette's exchange n (from 1) at `<its path without extension>/<n>`."""
+    parsed = item.exchanges[index]
+    test = parsed.test_id
     usage, failure, response = parsed.usage, parsed.failure, parsed.response
     legacy = item.legacy_row or {}
     file_name = PurePosixPath(item.rel).name
-    # The legacy layout: `responses/<hash12>.json` beside an index.sqlite that lists it (or, with
-    # the index gone, a file of no test in a `responses/` folder). `responses/recordings/` is the
-    # current layout's `responses` suite.
-    in_responses = PurePosixPath(item.rel).parent.name == "responses"
-    in_legacy_layout = bool(legacy) or (in_responses and not test.raw)
+    legacy_layout = in_legacy_layout(item)
+    if item.format == formats.VCR:
+        path = f"{strip_extension(item.rel)}/{index + 1}"
+        request_hash, suite = "", cassette_suite(item.rel)
+    else:
+        path = item.rel
+        request_hash = parsing.name_hash(file_name)
+        suite = suite_of(item.rel, root_path, legacy_layout)
     values = {
-        "path": item.rel,
+        "path": path,
+        "format": source_format(item),
         "file_name": file_name,
-        "request_hash": parsing.name_hash(file_name),
+        "request_hash": request_hash,
         "size": item.st.st_size if item.size is None else item.size,
         "sha256": item.sha256,
         "mtime_ns": item.st.st_mtime_ns,
-        "legacy": in_legacy_layout,
+        "legacy": legacy_layout,
         "missing": False,
         "test_id": test.raw,
         "test_file": test.file,
         "test_class": test.klass,
         "test_function": test.function,
         "test_params": test.params,
-        "suite": suite_of(item.rel, root_path, in_legacy_layout),
-        "search": search_text(test.raw, item.rel),
+        "suite": suite,
+        "search": search_text(test.raw, path),
         "kind": parsed.kind,
         "method": parsed.method,
         "url": parsed.url,

@@ -7,8 +7,6 @@ from typing import Any
 from django.db import connection
 from django.db.models import Field, Model, Value
 
-from inspector.models import Recording
-
 
 def write_rows(model: type[Model], objects: list[Model]) -> None:
     """Insert a batch's rows of one child table (nothing needs their ids back)."""
@@ -18,24 +16,24 @@ def write_rows(model: type[Model], objects: list[Model]) -> None:
         model.objects.bulk_create(objects, batch_size=500)
 
 
-def create_recordings(recordings: list[Recording]) -> None:
-    """Insert new recordings, giving each its id, in order. PostgreSQL: ids reserved from the
-    table's sequence, then the rows by COPY: bulk_create's text arrays were ~15% of a cold
-    import's time there."""
-    if connection.vendor != "postgresql" or not recordings:
-        Recording.objects.bulk_create(recordings)
+def create_rows(model: type[Model], objects: list[Model]) -> None:
+    """Insert new rows (sources, recordings), giving each its id, in order. PostgreSQL: ids
+    reserved from the table's sequence, then the rows by COPY: bulk_create's text arrays were
+    ~15% of a cold import's time there, and it sends bytes as hex."""
+    if connection.vendor != "postgresql" or not objects:
+        model.objects.bulk_create(objects)
         return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Recording._meta.db_table, len(recordings)],
+            [model._meta.db_table, len(objects)],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-    for recording, pk in zip(recordings, ids, strict=True):
-        recording.pk = pk
-    copy_in(Recording, recordings, with_id=True)
-    for recording in recordings:
-        recording._state.adding = False
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+    copy_in(model, objects, with_id=True)
+    for obj in objects:
+        obj._state.adding = False
 
 
 def copy_in(model: type[Model], objects: list[Model], with_id: bool = False) -> None:

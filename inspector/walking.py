@@ -1,5 +1,6 @@
-"""Find the files an import reads, every `.json` file and legacy index under a folder, and
-read them.
+"""Find the files an import reads under a folder (llama-stack's `.json` files and legacy
+indexes, and every file named as a cassette may be: `.yaml`, `.yml`, their gzipped forms and
+`.json.gz`), and read them.
 
 The walk is a loop over a stack of folders, not a recursion: a tree 990 folders deep is walked
 like any other. A folder that cannot be read is reported (`on_error`), never skipped silently."""
@@ -16,12 +17,15 @@ LEGACY_INDEX = "index.sqlite"
 PATH_MAX = 4096
 
 OnError = Callable[[str, str], None]
+# What a file's name ends with for the import to read it. Cassettes are told from other YAML by
+# their content (`inspector.cassettes.looks_like_cassette`).
+RECORDING_ENDINGS = (".json", ".yaml", ".yml", ".yaml.gz", ".yml.gz", ".json.gz")
 
 
 def walk(top: str, on_error: OnError | None = None) -> Iterator[str]:
-    """Every `.json` file and legacy index under `top`, folder by folder in name order (a
-    folder's files before its subfolders), following symlinks but never a loop. Holds the
-    names of one folder, and the subfolders still to walk of the folders above it.
+    """Every file with a RECORDING_ENDING and legacy index under `top`, folder by folder in
+    name order (a folder's files before its subfolders), following symlinks but never a loop.
+    Holds the names of one folder, and the subfolders still to walk of the folders above it.
 
     A folder that cannot be read is given to `on_error` as (its path, the reason)."""
     visited: set[tuple[int, int]] = set()
@@ -39,7 +43,7 @@ def walk(top: str, on_error: OnError | None = None) -> Iterator[str]:
                     if is_folder(entry):
                         if not entry.name.startswith("."):
                             folders.append(entry.name)
-                    elif entry.name.endswith(".json") or entry.name == LEGACY_INDEX:
+                    elif entry.name.endswith(RECORDING_ENDINGS) or entry.name == LEGACY_INDEX:
                         files.append(entry.name)
         except OSError as exc:
             if on_error:

@@ -75,14 +75,14 @@ def write_hostile(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 
     # A file the database refuses, in a batch of good ones: only it fails.
     (hostile / "refused.json").write_bytes(dump(with_(GOOD, ("test_id", "t.py::test_refused"))))
-    create_recordings = importer.create_recordings
+    create_rows = importer.create_rows
 
-    def refusing_some(recordings: list[Recording]) -> None:
-        create_recordings(recordings)
-        if any(r.test_id == "t.py::test_refused" for r in recordings):
+    def refusing_some(model: type, objects: list) -> None:
+        create_rows(model, objects)
+        if model is Recording and any(r.test_id == "t.py::test_refused" for r in objects):
             raise DatabaseError("value refused")
 
-    monkeypatch.setattr(importer, "create_recordings", refusing_some)
+    monkeypatch.setattr(importer, "create_rows", refusing_some)
     return {
         "hostile/forbidden/": "unreadable folder (Permission denied)",
         "hostile/replaced.json": None,
@@ -222,7 +222,7 @@ def test_it_says_what_it_wrote_when_interrupted(tmp_path, monkeypatch, capsys):
     write_rows, batches = importer.write_rows, []
 
     def interrupted(model: type, objects: list) -> None:
-        if model is importer.Blob:
+        if model is importer.Message:
             batches.append(len(objects))
             if len(batches) == 2:
                 raise KeyboardInterrupt  # Ctrl-C while the second batch is written

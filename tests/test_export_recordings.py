@@ -81,7 +81,7 @@ def test_it_keeps_big_files_compressed_and_whole(tmp_path, client):
     import), given back byte for byte, chunks included."""
     from django.db import connection
 
-    from inspector.models import Blob, Stream
+    from inspector.models import Source, Stream
     from tests.test_import_recordings import GOOD, write
 
     chunk = {
@@ -107,9 +107,9 @@ def test_it_keeps_big_files_compressed_and_whole(tmp_path, client):
     assert len(Stream.objects.get().chunks) == 20_000
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_column_compression(data) FROM inspector_blob")
+            cursor.execute("SELECT pg_column_compression(data) FROM inspector_source")
             assert cursor.fetchone() == ("lz4",)
             cursor.execute("SELECT pg_column_compression(chunks) FROM inspector_stream")
             assert cursor.fetchone() == ("lz4",)
     else:
-        assert len(Blob.objects.get().data) == path.stat().st_size
+        assert len(Source.objects.get().data) == path.stat().st_size

@@ -16,11 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from inspector import importer, parsing
 from inspector.importer import import_paths, walk
 from inspector.models import (
-    Blob,
     ImportFailure,
     LegacyIndex,
     Message,
     Recording,
+    Source,
     Stream,
     ToolCall,
 )
@@ -217,7 +217,7 @@ def test_it_mirrors_a_recording_in_the_models(tree):
     }
     assert list(Message.objects.values_list("role", "text")) == [("user", "Hello")]
     path = tree / rec.path
-    assert bytes(Blob.objects.get().data) == path.read_bytes()
+    assert bytes(Source.objects.get().data) == path.read_bytes()
     assert rec.size == path.stat().st_size
     assert rec.mtime_ns == path.stat().st_mtime_ns
 
@@ -237,7 +237,7 @@ def test_it_skips_unchanged_files_and_updates_changed_ones_in_place(tree):
     )
     again = Recording.objects.get()
     assert (again.pk, again.path, again.test_function) == (first.pk, first.path, "test_renamed")
-    assert bytes(Blob.objects.get().data) == path.read_bytes()
+    assert bytes(Source.objects.get().data) == path.read_bytes()
     assert Message.objects.count() == 1  # children replaced, not duplicated
     # Touched but identical bytes: unchanged, and the new mtime remembered.
     os.utime(path, ns=(again.mtime_ns + 10**9, again.mtime_ns + 10**9))
@@ -359,7 +359,7 @@ def test_it_stores_text_postgres_cannot_hold_and_keeps_the_bytes(tree):
     import_paths([tree], max_bytes=MAX)
     rec = Recording.objects.get(path="x/recordings/nul.json")
     assert rec.test_id == "t.py::test_nul\ufffd"
-    assert bytes(Blob.objects.get(recording=rec).data) == path.read_bytes()
+    assert bytes(Source.objects.get(pk=rec.source_id).data) == path.read_bytes()
 
 
 @pytest.mark.django_db
@@ -415,7 +415,7 @@ def test_it_never_leaves_half_a_recording_when_interrupted(tree, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         import_paths([tree], max_bytes=MAX)
     assert Recording.objects.count() == 0
-    assert Blob.objects.count() == 0
+    assert Source.objects.count() == 0
     monkeypatch.undo()
     assert import_paths([tree], max_bytes=MAX).imported == 2
 
@@ -474,7 +474,7 @@ def test_it_imports_and_resyncs_many_files_in_small_batches(many, small_batches)
     assert report.line() == "imported 13, updated 0, unchanged 0, missing 0, failed 0"
     hashes = {p: p[len("legacy/responses/")] if p.startswith("legacy/") else "" for p in files}
     assert stored(many) == {p: (False, hashes[p], True) for p in files}
-    assert Blob.objects.count() == Message.objects.count() == 13
+    assert Source.objects.count() == Message.objects.count() == 13
     assert sorted(Recording.objects.values_list("path", flat=True)) == files
     assert import_paths([many], max_bytes=MAX).line() == (
         "imported 0, updated 0, unchanged 13, missing 0, failed 0"
@@ -505,7 +505,7 @@ def test_it_imports_and_resyncs_many_files_in_small_batches(many, small_batches)
         set(files) - set(gone)
     )
     assert not ImportFailure.objects.exists()
-    assert Blob.objects.count() == Message.objects.count() == 8
+    assert Source.objects.count() == Message.objects.count() == 8
 
 
 @pytest.mark.django_db
@@ -613,7 +613,7 @@ def test_it_leaves_nothing_of_a_batch_for_the_garbage_collector(many):
     gc.disable()
     try:
         import_paths([many], max_bytes=MAX)
-        alive = [o for o in gc.get_objects() if type(o) in {Recording, Blob, Stream, Message}]
+        alive = [o for o in gc.get_objects() if type(o) in {Recording, Source, Stream, Message}]
     finally:
         gc.enable()
     assert alive == []

@@ -245,7 +245,7 @@ def test_it_never_reads_the_stored_bytes_for_the_list(
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "inspector_blob" not in sql
+    assert 'FROM "inspector_source"' not in sql
     assert "inspector_stream" not in sql
     assert "response_text" not in sql
 

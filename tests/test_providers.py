@@ -10,7 +10,7 @@ from django.apps import apps
 from django.db import connection
 
 from inspector.importer import import_paths
-from inspector.models import ImportRoot, Recording
+from inspector.models import ImportRoot, Recording, Source
 from inspector.providers import base_url, provider_of
 
 MAX = 64 * 1024 * 1024
@@ -110,7 +110,9 @@ def test_it_brings_rows_imported_before_in_line_when_it_migrates(tmp_path):
     """Migration 0011 recomputes provider, base URL, suite and a passthrough's endpoint from
     what a row stores: unchanged files are not parsed again by the next import."""
     root = ImportRoot.objects.create(path=str(tmp_path / "tests" / "integration"))
-    common = {"root": root, "sha256": "0" * 64, "size": 1, "mtime_ns": 1, "search": ""}
+    common = {"root": root, "sha256": "0" * 64, "size": 1, "mtime_ns": 1}
+    source = Source.objects.create(**common, path="a.json", format="llama-stack", data=b"{}")
+    common |= {"source": source, "search": ""}
     Recording.objects.create(
         **common,
         path="responses/recordings/a.json",

@@ -9,6 +9,7 @@ import pytest
 
 from inspector import playback
 from inspector.models import Recording, Stream
+from tests.test_raw_section import reads_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,7 @@ def test_it_reads_the_original_bytes_only_to_show_a_chunk_as_recorded(
     def blob_reads(url: str, query: dict) -> list[int]:
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url, query).status_code == 200
-        return [n for n, q in enumerate(queries.captured_queries) if "inspector_blob" in q["sql"]]
+        return [n for n, q in enumerate(queries.captured_queries) if reads_bytes(q["sql"])]
 
     # The recording comes with its chunks: one query, and never the bytes.
     with django_assert_num_queries(1):

@@ -1,0 +1,40 @@
+"""Which container format a file is, and its exchanges: a llama-stack recording is one, a
+cassette one per HTTP interaction. Pure Python, like the readers it calls."""
+
+from __future__ import annotations
+
+from inspector import parsing
+from inspector.cassettes import CassetteError, looks_like_cassette
+
+LLAMA_STACK = "llama-stack"
+LEGACY = "llama-stack-legacy"
+VCR = "vcr"
+
+
+def exchanges_in(data: bytes, name: str) -> tuple[str, list[parsing.Recording]] | None:
+    """(format, exchanges in order) of the file `name` holding `data`; None for a file that is
+    no recording (a YAML file of the tree's own: config, fixtures). A file that is one but
+    cannot be read raises RecordingError, with the reason in one line."""
+    if not name.endswith(".json"):
+        return cassette_exchanges(data, name)
+    try:
+        return LLAMA_STACK, [parsing.parse(data)]
+    except parsing.RecordingError:
+        # vcrpy's json serializer writes cassettes as `.json` too; tried only when the file is
+        # no llama-stack recording, which is what almost every `.json` file is.
+        if looks_like_cassette(data, name):
+            return cassette_exchanges(data, name)
+        raise
+
+
+def cassette_exchanges(data: bytes, name: str) -> tuple[str, list[parsing.Recording]] | None:
+    from inspector.cassettes.exchanges import exchanges_of
+
+    try:
+        _, exchanges = exchanges_of(data, name)
+    except CassetteError as exc:
+        # Read whole once; the shape is checked again only for a file that failed.
+        if not looks_like_cassette(data, name):
+            return None
+        raise parsing.RecordingError(str(exc)) from exc
+    return VCR, exchanges
