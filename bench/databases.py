@@ -43,11 +43,13 @@ def migrate(database_url: str) -> None:
 class SQLiteDatabases:
     vendor = "sqlite"
 
-    def __init__(self) -> None:
+    def __init__(self, template: str = "template") -> None:
+        """`template`: the migrated database each fresh one copies; one per script, so that
+        the bench scripts may run side by side."""
         DB_DIR.mkdir(parents=True, exist_ok=True)
-        self.template = DB_DIR / "template.sqlite3"
+        self.template = DB_DIR / f"{template}.sqlite3"
         self.drop_file(self.template)
-        migrate(self.url("template"))
+        migrate(self.url(template))
 
     def url(self, name: str) -> str:
         return f"sqlite:///{DB_DIR / name}.sqlite3"
@@ -76,13 +78,13 @@ class SQLiteDatabases:
 class PostgresDatabases:
     vendor = "postgres"
 
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, template: str = "template") -> None:
         self.admin_url = admin_url
         try:
             self.admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
             raise SetupError(f"cannot connect: {str(exc).strip()}") from None
-        self.template = f"{PREFIX}_template"
+        self.template = f"{PREFIX}_{template}"
         self.drop(self.template)
         self.create(self.template)
         migrate(self.url(self.template))

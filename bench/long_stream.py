@@ -62,29 +62,6 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {message}", file=sys.stderr)
 
 
-class SQLite(databases.SQLiteDatabases):
-    """bench/run.py's, with a template of its own: either may run while the other does."""
-
-    def __init__(self) -> None:
-        databases.DB_DIR.mkdir(parents=True, exist_ok=True)
-        self.template = databases.DB_DIR / "long_template.sqlite3"
-        self.drop_file(self.template)
-        databases.migrate(self.url("long_template"))
-
-
-class Postgres(databases.PostgresDatabases):
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        try:
-            self.admin = databases.psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-        except databases.psycopg.OperationalError as exc:
-            raise databases.SetupError(f"cannot connect: {str(exc).strip()}") from None
-        self.template = f"{databases.PREFIX}_long_template"
-        self.drop(self.template)
-        self.create(self.template)
-        databases.migrate(self.url(self.template))
-
-
 def generate(folder: Path, chunks: int) -> Path:
     """A streamed chat completion of `chunks` chunks: a role chunk, one-character content
     chunks, a finish chunk; compact JSON (the recorder indents, which only adds bytes)."""
@@ -360,9 +337,11 @@ def main() -> None:
                 continue
             try:
                 if kind == "sqlite":
-                    dbs: Any = SQLite()
+                    dbs: Any = databases.SQLiteDatabases("long_template")
                 else:
-                    dbs = Postgres(os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_PG_URL)
+                    dbs = databases.PostgresDatabases(
+                        os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_PG_URL, "long_template"
+                    )
             except databases.SetupError as exc:
                 say(f"{kind}: skipped ({exc})")
                 if args.db == kind:
