@@ -12,13 +12,19 @@ def export_to(out: Path, filters: dict[str, Any], overwrite: bool) -> tuple[int,
     """Write the source files of the selected recordings under `out` (a cassette once, whole,
     for any of its exchanges); returns (written, already identical)."""
     written = skipped = 0
-    selected = Recording.objects.filter(**filters).values("source_id")
-    blobs = Source.objects.filter(pk__in=selected).values_list("path", "data").order_by("path")
+    index_filters = {k: v for k, v in filters.items() if k in ("root__path", "path__startswith")}
+    if set(filters) <= set(index_filters):
+        # Files by where they are, those without exchanges too (an empty cassette).
+        sources = Source.objects.filter(**filters)
+    else:
+        sources = Source.objects.filter(
+            pk__in=Recording.objects.filter(**filters).values("source_id")
+        )
+    blobs = sources.values_list("path", "data").order_by("path")
     # iterator(): a few files' bytes in memory at a time, not the whole selection.
     for rel, data in blobs.iterator(chunk_size=50):
         done = write(out, rel, bytes(data), overwrite)
         written, skipped = written + done, skipped + (not done)
-    index_filters = {k: v for k, v in filters.items() if k in ("root__path", "path__startswith")}
     if set(filters) <= set(index_filters):
         for rel, data in LegacyIndex.objects.filter(**index_filters).values_list("path", "data"):
             done = write(out, rel, bytes(data), overwrite)

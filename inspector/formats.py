@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from inspector import parsing
 from inspector.cassettes import CassetteError, looks_like_cassette
+from inspector.cassettes.exchanges import exchanges_of
 
 LLAMA_STACK = "llama-stack"
 LEGACY = "llama-stack-legacy"
@@ -28,8 +29,6 @@ def exchanges_in(data: bytes, name: str) -> tuple[str, list[parsing.Recording]] 
 
 
 def cassette_exchanges(data: bytes, name: str) -> tuple[str, list[parsing.Recording]] | None:
-    from inspector.cassettes.exchanges import exchanges_of
-
     try:
         _, exchanges = exchanges_of(data, name)
     except CassetteError as exc:

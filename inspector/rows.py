@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from inspector import formats, parsing
+from inspector.cassettes.masking import masked_url
 from inspector.cassettes.naming import strip_extension
 from inspector.models import Message, Stream, ToolCall, ToolDef
 
@@ -104,7 +105,7 @@ def recording_fields(item: Pending, index: int, root_path: Path) -> dict[str, An
         "search": search_text(test.raw, path),
         "kind": parsed.kind,
         "method": parsed.method,
-        "url": parsed.url,
+        "url": masked_url(parsed.url),  # Gemini's `?key=`: never on a page or in a JSON
         "provider": parsed.provider,
         "base_url": parsed.base_url,
         "endpoint": parsed.endpoint,
@@ -133,7 +134,8 @@ def recording_fields(item: Pending, index: int, root_path: Path) -> dict[str, An
         "embedding_count": int32(parsed.embedding_count),
         "embedding_dims": int32(parsed.embedding_dims),
         "listed_models": parsed.listed_models,
-        "details": parsed.details,
+        # When the response says it was made (never a zeroed 1970 or year 1: those are none).
+        "details": parsed.details | ({"created": parsed.created} if parsed.created else {}),
         "legacy_request_hash": str(legacy.get("request_hash") or ""),
         "legacy_timestamp": str(legacy.get("timestamp") or ""),
     }

@@ -5,6 +5,7 @@ can hold a live key, and no page or JSON may show it."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 MASK = "<masked>"
 SECRET_HEADERS = frozenset(
@@ -48,3 +49,37 @@ def scalar_text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return "" if value is None else str(value)
+
+
+# Query parameters that carry a key (Gemini's `?key=AIza...`, signed URLs' `sig`/`signature`,
+# OAuth's `access_token`), by name in any case.
+SECRET_PARAMETERS = frozenset(
+    ("key", "api_key", "apikey", "access_token", "token", "sig", "signature", "x-goog-api-key")
+)
+
+
+def masked_url(url: str) -> str:
+    """The URL with the values of its secret query parameters masked, and of the fragment's
+    (OAuth's implicit flow returns `#access_token=...`). Everything else is kept as written,
+    unparsed: a recording's URL need not be one `urlsplit` accepts."""
+    if "?" not in url and "#" not in url:
+        return url
+    rest, hash_mark, fragment = url.partition("#")
+    head, question_mark, query = rest.partition("?")
+    return (
+        head
+        + question_mark
+        + masked_parameters(query)
+        + hash_mark
+        + (masked_parameters(fragment) if "=" in fragment else fragment)
+    )
+
+
+def masked_parameters(query: str) -> str:
+    """`a=1&key=secret` as `a=1&key=<masked>`; a name is compared decoded (`%6Bey`, `KEY`)."""
+    fields = query.split("&")
+    for i, field in enumerate(fields):
+        name, equals, value = field.partition("=")
+        if value and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            fields[i] = name + equals + MASK
+    return "&".join(fields)
