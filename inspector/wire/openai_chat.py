@@ -21,6 +21,14 @@ RARE_KEYS = USAGE_KEYS | {
     "prompt_filter_results", "candidates", "message", "response", "thinking", "done",
     "created_at", "create_time",
 }  # fmt: skip
+# OpenAI's chunks carry `"usage": null` but the last: only a usage that is there is rare.
+RARE_BUT_USAGE = RARE_KEYS - {"usage"}
+
+
+def carries_rare(data: dict[str, Any]) -> bool:
+    """Whether a chunk has anything besides `choices` to read (`read_rare`). `usage: null` in
+    every chunk sent every OpenAI chunk down the slow path: ~30% of parsing a stream."""
+    return data.get("usage") is not None or not RARE_BUT_USAGE.isdisjoint(data)
 
 
 # --------------------------------------------------------------------------- requests
@@ -80,7 +88,7 @@ def plain_text(data: Any) -> str | None:
     long stream do; None for any other chunk, which the general path reads. What the general
     path makes of such a chunk (`{"i", "k": ["content"], "content"}`, the text added), without
     building its dict: a million chunks in 1.6 s of CPU instead of 2.3 s."""
-    if type(data) is not dict or not RARE_KEYS.isdisjoint(data):
+    if type(data) is not dict or carries_rare(data):
         return None
     choices = data.get("choices")
     if type(choices) is not list or len(choices) != 1:
