@@ -1,25 +1,21 @@
+"""The application `make serve` runs under uvicorn: Django's ASGI handler on threads it keeps,
+and for `/static/` Django's static files handler, through the middleware that sets the pages'
+security headers."""
+
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from asgiref.typing import ASGIReceiveCallable as Receive
-from asgiref.typing import ASGISendCallable as Send
-from asgiref.typing import Scope
+from asgiref.sync import ThreadSensitiveContext
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.core import signals
-from django.core.exceptions import RequestAborted, SuspiciousFileOperation
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseNotAllowed
-from django.template.loader import get_template
-from django.urls import resolve, set_script_prefix
 from django.utils.module_loading import import_string
 
 from inspector.middleware import SAFE_METHODS
@@ -28,92 +24,36 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inspector.settings")
 
 
 class Handler(ASGIHandler):
-    """Django's ASGI handler, running the middleware and the view in one worker thread per
-    request. Django's own keeps the chain async and hands each sync middleware's request and
-    response steps to a thread one by one (security, common, CSRF, clickjacking, the view:
-    eleven hand-overs a request, ~2 ms of a 5 ms search here). Async views (the playback's event
-    stream) still run on the event loop, and their responses still stream from it.
-
-    Each request runs in a thread of Django's asking (a ThreadSensitiveContext): Django made a
-    thread for every request, and another to wait for it to end. This handler keeps the threads
-    and hands them from one request to the next, as WSGI servers do, and with them each thread's
-    database connections: Django keeps those per thread, so every request opened one and
-    CONN_MAX_AGE had no effect (~1 ms for SQLite, and a cold page cache). A request keeps its
-    thread until its response is sent and closed, so no two share one at a time; the request
-    signals still close a connection that is too old or broken. (PostgreSQL's pool hands its
-    connections over the same way.)"""
+    """Django's ASGI handler, each request run in a thread kept from one request to the next
+    (as WSGI servers do) instead of a new one. Django starts a thread for every request and
+    another to wait for it to end; under `make bench-load` (50 clients, 4 workers, 2 cores) that
+    cost a third to a half of the throughput: two alternating runs of its plain phase, Django's
+    own handler against this one, SQLite 112 and 149 against 193 and 211 requests/s (p95 849 and
+    607 ms against 536 and 450; the target is 500), PostgreSQL 102 and 117 against 190 and 195
+    (p95 1.40 s and 891 ms against 627 and 550 ms), on a machine other work loaded. Everything
+    else is Django's: its `__call__` runs inside this context, which sets the thread of its
+    thread-sensitive calls; a request still streaming keeps its thread until it ends."""
 
     def __init__(self) -> None:
         super().__init__()
         self.threads: list[ThreadPoolExecutor] = []
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         try:
             thread = self.threads.pop()
         except IndexError:
             thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
         try:
             async with ThreadSensitiveContext(executor=thread):
-                await self.handle(scope, receive, send)
+                await super().__call__(scope, receive, send)
         finally:
             self.threads.append(thread)
 
-    def load_middleware(self, is_async: bool = False) -> None:
-        super().load_middleware(is_async=False)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Django's, with the request's own work in one hand-over to its thread (`serve`).
-        Django hands over three times (request_started's receivers, the request, closing the
-        response: request_finished's) and starts two tasks, one listening for the client's
-        going away, which only a streaming response can act on: ~0.5 ms a request here. A
-        streaming response (the replay's event stream) is sent as Django sends it."""
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        set_script_prefix(get_script_prefix(scope))
-        try:
-            response = await sync_to_async(self.serve, thread_sensitive=True)(scope, body_file)
-            if not response.streaming:
-                await self.send_response(response, send)
-                return
-            sending = asyncio.create_task(self.send_response(response, send))
-            listening = asyncio.create_task(self.listen_for_disconnect(receive))
-            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
-            for task in (listening, sending):
-                if not task.done():
-                    task.cancel()  # the client left, or the stream ended
-                with contextlib.suppress(asyncio.CancelledError, RequestAborted):
-                    await task
-            await sync_to_async(response.close)()
-        finally:
-            body_file.close()
-
-    def serve(self, scope: Scope, body_file: Any) -> HttpResponseBase:
-        """In the request's thread: request_started, the request, and, for a response held
-        whole in memory, its closing (request_finished: database connections go back before
-        its bytes go out, which changes nothing for them)."""
-        signals.request_started.send(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        response = error_response if request is None else self.get_response(request)
-        response._handler_class = self.__class__
-        if not response.streaming:
-            response.close()
-        return response
-
-
-django.setup(set_prefix=False)
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() does
 application = Handler()
-
-# Load what the first requests would (URLs, views, the main templates), then keep the garbage
-# collector off all of it: a full collection walked Django's ~55,000 long-lived objects, ~30 ms
-# on this machine, now and then in the middle of a request (a 10-sample p95 of 15 ms became 48).
-resolve("/")
-for name in ("inspector/index.html", "inspector/recording.html"):
-    get_template(name)
-gc.freeze()
 
 # The middleware that set the pages' headers (security, X-Frame-Options, CSP, nosniff and
 # Referrer-Policy), outermost first, as in settings.MIDDLEWARE.

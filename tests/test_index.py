@@ -296,12 +296,11 @@ def test_its_pages_set_no_cookie(client, fixture_recordings):
 
 
 def test_its_pages_link_static_files_that_exist(client, fixture_recordings):
-    """Static URLs are worked out once per process (inspector.staticfiles): the same as
-    Django's, and each names a file there is."""
+    """Each static URL a page names is Django's for a file there is."""
     from django.contrib.staticfiles import finders
     from django.contrib.staticfiles.storage import StaticFilesStorage, staticfiles_storage
 
-    for _ in range(2):  # the second page gets them from the storage's memory
+    for _ in range(2):
         body = client.get("/").content.decode()
         links = re.findall(r'(?:href|src)="/static/([^"]+)"', body)
         assert len(links) >= 6
@@ -323,17 +322,6 @@ def test_it_sends_the_policy_under_asgi_too(asgi_server, fixture_recordings):
             assert response.headers["X-Frame-Options"] == "DENY"  # Django's middleware too
 
 
-def test_the_server_keeps_the_garbage_collector_off_what_lives_as_long_as_it():
-    """inspector.asgi freezes what it loaded (Django, URLs, views, the main templates): a full
-    collection no longer walks them, ~30 ms in the middle of a request now and then."""
-    import gc
-
-    from inspector import asgi
-
-    assert asgi.application is not None
-    assert gc.get_freeze_count() > 20_000
-
-
 def settled(condition, seconds=5.0):
     """Wait for the server thread to get there."""
     import time
@@ -342,37 +330,6 @@ def settled(condition, seconds=5.0):
     while not condition():
         assert time.monotonic() < deadline, "the server never got there"
         time.sleep(0.005)
-
-
-def test_it_hands_a_request_to_a_worker_thread_once_under_asgi(asgi_server, monkeypatch):
-    """inspector.asgi.Handler does a request's work in one hand-over to a worker thread:
-    request_started, the middleware and the view, closing the response (request_finished).
-    Django's own handler made one for each step of each sync middleware and for the view,
-    eleven in all (~2 ms of a 5 ms search on this machine), then three with the middleware in
-    one (~0.5 ms more than one)."""
-    from urllib.request import urlopen
-
-    from asgiref.sync import SyncToAsync
-
-    from inspector.asgi import Handler, application
-
-    handler = application
-    while not isinstance(handler, Handler):
-        handler = handler.application  # under the static files' handler
-    idle = max(len(handler.threads), 1)
-    calls = []
-    call = SyncToAsync.__call__
-
-    def counted(self, *args, **kwargs):
-        calls.append(getattr(self.func, "__qualname__", repr(self.func)))
-        return call(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counted)
-    with urlopen(f"{asgi_server}/recordings.json?q=anything") as response:
-        assert response.status == 200
-    # Once the server has given the request's thread back, it is done with the request.
-    settled(lambda: len(handler.threads) == idle)
-    assert calls == ["Handler.serve"]
 
 
 def test_it_keeps_database_connections_from_request_to_request_under_asgi(
@@ -412,61 +369,6 @@ def test_it_keeps_database_connections_from_request_to_request_under_asgi(
     assert len(made) <= 1  # none when an earlier test's server left one idle
     if connection.vendor == "sqlite":  # PostgreSQL takes it from its pool each time
         assert len(opened) <= 1
-
-
-def test_requests_under_way_keep_a_thread_of_their_own(monkeypatch):
-    """A request takes an idle thread (and its database connections) and gives it back when its
-    response is closed: one still under way keeps its own, and no thread is made for the next."""
-    import asyncio
-    import threading
-
-    from inspector.asgi import Handler
-
-    handler = Handler()
-    ran, second_started = {}, threading.Event()
-    get_response = Handler.get_response
-
-    def recorded(self, request):
-        ran[request.path] = threading.current_thread()
-        if request.path == "/first":
-            assert second_started.wait(5), "the second request waited for the first"
-        else:
-            second_started.set()
-        return get_response(self, request)
-
-    monkeypatch.setattr(Handler, "get_response", recorded)
-
-    async def request(path):
-        scope = {
-            "type": "http", "method": "GET", "path": path, "query_string": b"", "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
-            "client": ("127.0.0.1", 5000), "scheme": "http", "http_version": "1.1",
-        }  # fmt: skip
-        body_sent, sent = False, []
-
-        async def receive():
-            nonlocal body_sent
-            if not body_sent:
-                body_sent = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await asyncio.Event().wait()  # the client stays connected
-
-        async def send(message):
-            sent.append(message)
-
-        await handler(scope, receive, send)
-        return sent[0]["status"]
-
-    async def main():
-        first = asyncio.create_task(request("/first"))
-        assert await request("/second") == 404
-        assert await first == 404
-        assert await request("/third") == 404
-
-    asyncio.run(main())
-    assert ran["/second"] is not ran["/first"]
-    assert ran["/third"] is ran["/first"] or ran["/third"] is ran["/second"]
-    assert len(handler.threads) == 2
 
 
 def postgres_options(monkeypatch, **env: str) -> dict:

@@ -200,3 +200,103 @@ def test_it_shows_import_errors_under_their_root_not_the_servers_folders(client,
     names = re.findall(r"<td>(recordings #\d+)</td>", body)
     assert len(names) == 3
     assert len(set(names)) == 2
+
+
+def test_it_serves_with_djangos_asgi_handler_and_static_storage():
+    """Django's request cycle and static storage: the handler only keeps the threads requests
+    run in (inspector/asgi.py says what that is worth), and `/static/` goes through a handler
+    of ours for the pages' security headers (tests/test_hostile_requests.py)."""
+    from django.contrib.staticfiles.storage import StaticFilesStorage
+    from django.core.files.storage import storages
+    from django.core.handlers.asgi import ASGIHandler
+
+    from inspector import asgi
+
+    assert type(asgi.application) is asgi.StaticFilesHandler
+    assert type(asgi.application.application) is asgi.Handler
+    assert asgi.Handler.__bases__ == (ASGIHandler,)
+    overridden = {name for name in vars(asgi.Handler) if callable(vars(asgi.Handler)[name])}
+    assert overridden == {"__init__", "__call__"}
+    assert type(storages["staticfiles"]) is StaticFilesStorage
+
+
+def test_it_keeps_its_request_threads_and_a_request_under_way_its_own():
+    """A request takes an idle thread (and its database connections) and gives it back once its
+    response is closed: one still under way keeps its own, and the next takes one of theirs.
+    Django would start a new thread for each, and one more to wait for it to end."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.signals import request_started
+
+    from inspector.asgi import Handler
+
+    handler, ran, second_started = Handler(), {}, threading.Event()
+
+    def started(scope, **kwargs):
+        # request_started's receivers run in the request's thread.
+        ran[scope["path"]] = threading.current_thread()
+        if scope["path"] == "/first":
+            assert second_started.wait(5), "the second request waited for the first"
+        elif scope["path"] == "/second":
+            second_started.set()
+
+    async def request(path: str) -> int:
+        scope = {
+            "type": "http", "method": "GET", "path": path, "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 5000), "scheme": "http", "http_version": "1.1",
+        }  # fmt: skip
+        received, sent = False, []
+
+        async def receive():
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+
+        async def send(message):
+            sent.append(message)
+
+        await handler(scope, receive, send)
+        return sent[0]["status"]
+
+    async def main() -> list[int]:
+        first = asyncio.create_task(request("/first"))
+        second = await request("/second")
+        return [await first, second, await request("/third")]
+
+    request_started.connect(started)
+    try:
+        # In a thread of its own: after the browser tests this thread has a running loop.
+        with ThreadPoolExecutor(max_workers=1) as loop_thread:
+            assert loop_thread.submit(asyncio.run, main()).result() == [404, 404, 404]
+    finally:
+        request_started.disconnect(started)
+    assert ran["/second"] is not ran["/first"]
+    assert ran["/third"] in (ran["/first"], ran["/second"])
+    assert threading.main_thread() not in ran.values()
+    assert len(handler.threads) == 2
+
+
+def database_settings(monkeypatch, url: str) -> dict:
+    """The DATABASES["default"] inspector/settings.py makes for `url`."""
+    import runpy
+
+    import inspector.settings
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    return runpy.run_path(inspector.settings.__file__)["DATABASES"]["default"]
+
+
+def test_it_keeps_sqlite_connections_and_pools_postgresqls(monkeypatch):
+    """The server keeps its request threads, and with them their SQLite connections (Django
+    keeps them per thread); PostgreSQL's go back to a pool after each request."""
+    sqlite = database_settings(monkeypatch, "sqlite:///db.sqlite3")
+    assert sqlite["CONN_MAX_AGE"] == 60
+    assert "pool" not in sqlite["OPTIONS"]
+    postgres = database_settings(monkeypatch, "postgres://u:p@127.0.0.1:5432/db")
+    assert postgres["CONN_MAX_AGE"] == 0  # Django refuses it with a pool
+    assert postgres["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 8, "timeout": 10}
