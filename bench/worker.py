@@ -79,7 +79,8 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
     values come from the importer itself (`Importer.fields_of` on the source's parsed file with
     that copy's path and test id), so every derived column, the search column included, is
     what an import would write; the app's triggers and indexes see ordinary inserts.
-    Only `Recording` grows: the list and the search read no other table."""
+    Only `Recording` grows: the list and the search read no other table (each added row
+    points to its copy-0 file's source, never read)."""
     setup()
     import dataclasses
     import hashlib
@@ -127,11 +128,15 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
                 "timestamp": row.legacy_timestamp,
             }
         parsed = dataclasses.replace(parsed, test_id=parsing.split_test_id(test_id))
-        item = Pending(rel, b"", sha, st, parsed, legacy, None)
+        item = Pending(rel, b"", sha, st, "llama-stack", [parsed], legacy, None)
         # Imported when its copy-0 file was: a real import's timestamps follow the walk, which
         # goes folder by folder, so rows of one suite sit together in the default order.
         new = Recording(
-            root=base_root, imported=row.imported, updated=row.updated, **importer.fields_of(item)
+            root=base_root,
+            source_id=row.source_id,
+            imported=row.imported,
+            updated=row.updated,
+            **importer.fields_of(item, 0),
         )
         return [f.get_db_prep_save(getattr(new, f.attname), connection) for f in fields]
 

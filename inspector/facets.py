@@ -10,18 +10,18 @@ from typing import Any
 
 import orjson
 from django.core.cache import cache
-from django.db import connection
 
 from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, RecordingFilter
-from inspector.models import ImportRoot
+from inspector.models import ImportRoot, Source
 
 FACET_LIMIT = 12
 FACET_SCAN = 10_000
 # Facet counts are kept per selection and data version (`data_version`); this only bounds how
 # long a change no finished import announced (an interrupted one) goes unseen.
 FACET_CACHE_SECONDS = 3600
-# The selection's parameters that facet counts do not depend on.
-NOT_SELECTION = ("_sort", "_size")
+# The selection's parameters that facet counts do not depend on (counts are of exchanges,
+# whether the list groups them by file or not).
+NOT_SELECTION = ("_sort", "_size", "group")
 COUNTING: dict[str, threading.Lock] = {}  # key: held while one thread counts it
 COUNTING_LOCK = threading.Lock()
 
@@ -31,22 +31,25 @@ def data_version() -> str:
     time, which a run sets once it has written everything (missing files and pruning
     included). A root whose first import is still running has none yet: its rows are counted
     once it ends, so an import costs one round of counting, not two. Read from the database,
-    so every server process sees it. One query over a handful of rows, raw for the reason
-    `listing.failure_count` is."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, last_import FROM {ImportRoot._meta.db_table}"
-            " WHERE last_import IS NOT NULL ORDER BY id"
-        )
-        return ",".join(f"{pk}:{when}" for pk, when in cursor.fetchall())
+    so every server process sees it: one query over a handful of rows."""
+    roots = ImportRoot.objects.filter(last_import__isnull=False).order_by("id")
+    return ",".join(
+        f"{pk}:{when.isoformat()}" for pk, when in roots.values_list("id", "last_import")
+    )
 
 
 def facet_key(form: RecordingFilter) -> str:
-    selection = {k: v for k, v in form.state().items() if k not in NOT_SELECTION}
+    return selection_key("facets", form, NOT_SELECTION)
+
+
+def selection_key(kind: str, form: RecordingFilter, ignored: tuple[str, ...]) -> str:
+    """A cache key for what `kind` counts of the form's selection (but `ignored` parameters),
+    at the data's current version."""
+    selection = {k: v for k, v in form.state().items() if k not in ignored}
     if form.words:
         selection["q"] = " ".join(form.words)
     text = orjson.dumps([data_version(), sorted(selection.items())])
-    return "facets:" + hashlib.sha256(text).hexdigest()
+    return f"{kind}:" + hashlib.sha256(text).hexdigest()
 
 
 def facet_counts_of(form: RecordingFilter) -> dict[str, Any]:
@@ -146,6 +149,12 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
     return {"groups": found, "capped": counted["capped"], "scan": FACET_SCAN}
 
 
+FORMAT_LABELS = dict(Source.Format.choices)
+
+
 def short_label(facet: str, value: str) -> str:
-    """Test files are long paths; their last part tells them apart (the full one is a tooltip)."""
+    """Test files are long paths; their last part tells them apart (the full one is a tooltip).
+    Formats are named as people call them ("VCR.py cassette")."""
+    if facet == "format":
+        return FORMAT_LABELS.get(value, value)
     return value.rsplit("/", 1)[-1] if facet == "file" else value

@@ -227,6 +227,8 @@ class Recording(models.Model):
             models.Index(fields=["path"], name="recording_path_idx"),
             # A source's exchanges, in order.
             models.Index(fields=["source", "index"], name="recording_source_idx"),
+            # The list's format facet and filter (a count of `format=vcr` scanned the table).
+            models.Index(fields=["format"], name="recording_format_idx"),
             # "by test": every recording of one test id (LongText: by its prefix).
             models.Index(Prefix("test_id"), name="recording_test_id_prefix_idx"),
             # Looking a replay miss up by its hash.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 from django.urls.converters import PathConverter
 
-from inspector.views import listing, playback, recording, streaming
+from inspector.views import by_test, errors, listing, playback, recording, streaming
 
 
 class FilePath(PathConverter):
@@ -19,8 +19,8 @@ urlpatterns = [
     path("", listing.index, name="index"),
     path("recordings.json", listing.recordings_json, name="recordings-json"),
     path("facets", listing.facet_counts, name="facet-counts"),
-    path("test", listing.by_test, name="by-test"),
-    path("errors", listing.import_errors, name="import-errors"),
+    path("test", by_test.by_test, name="by-test"),
+    path("errors", errors.import_errors, name="import-errors"),
     path("play/<file:path>", playback.player, name="player"),
     path("stream/<file:path>", streaming.stream, name="stream"),
     path("chunk/<file:path>", playback.chunk, name="chunk"),

@@ -16,6 +16,9 @@ def test_it_returns_the_matching_recordings_metadata(client, fixture_recordings)
         "path": first.path,
         "url": "/r/" + first.path.removesuffix(".json"),
         "raw_url": "/r/" + first.path,
+        "format": "llama-stack",
+        "index": 1,
+        "source": first.path,
         "test_id": first.test_id,
         "suite": "agents",
         "kind": first.kind,
@@ -29,6 +32,7 @@ def test_it_returns_the_matching_recordings_metadata(client, fixture_recordings)
         "status": "ok",
     }
     assert len(body["recordings"]) == 2
+    assert body["count"] == Recording.objects.filter(suite="agents").count()
 
 
 def test_it_links_to_the_next_page_until_the_end(client, fixture_recordings):
@@ -48,8 +52,9 @@ def test_it_answers_bad_parameters_with_a_400_in_json(client, fixture_recordings
 
 
 def test_a_search_lists_what_the_filters_list_with_the_same_types(client, fixture_recordings):
-    """Words alone, in the default order, read their rows without the ORM (listing.rows_of):
-    the same values, and JSON's true and false rather than SQLite's 1 and 0."""
+    """Words alone, in the default order, read their rows through the search index's own
+    statement (listing.select): the same values, and JSON's true and false rather than
+    SQLite's 1 and 0, and the same count."""
 
     def listed(params):
         body = client.get("/recordings.json", {"q": "agents", "_size": 200, **params}).json()
@@ -59,7 +64,12 @@ def test_a_search_lists_what_the_filters_list_with_the_same_types(client, fixtur
         }
 
     searched = listed({})
-    assert searched == listed({"_sort": "test"})  # the ORM's rows, in another order
+    assert searched == listed({"_sort": "test"})  # the filter's rows, in another order
+    counts = [
+        client.get("/recordings.json", {"q": "agents", **params}).json()["count"]
+        for params in ({}, {"_sort": "test"}, {"_size": 1})
+    ]
+    assert counts == [len(searched)] * 3
     streaming = [dict((k, v) for k, _, v in row)["streaming"] for row in searched.values()]
     assert set(streaming) == {True, False}
     assert {type(value) for value in streaming} == {bool}

@@ -1,98 +1,250 @@
+"""The list: exchanges newest first (or by file, `?group=source`), its facets and its JSON twin.
+Rows are rendered by templates/inspector/_row.html."""
+
 from __future__ import annotations
 
-from html import escape
-from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
 import orjson
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Sum
-from django.db.models.functions import Length
-from django.db.models.utils import create_namedtuple_class
+from django.db.models import BooleanField, Count
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from inspector import search
-from inspector.conversation import TEST_ID_LINK_MAX, test_key
-from inspector.facets import facets
-from inspector.forms import SORTS, RecordingFilter, TestQuery
-from inspector.models import ImportFailure, ImportRoot, Message, Recording, ToolCall
+from inspector.cassettes.naming import strip_extension
+from inspector.facets import FACET_CACHE_SECONDS, facets, selection_key
+from inspector.forms import MAX_NUMBER, SORTS, RecordingFilter
+from inspector.models import ImportFailure, Recording, Source
 from inspector.views.common import bad_request, page_path
 
+VCR = Source.Format.VCR.value
 # Columns the list shows; everything else (and above all the stored bytes) stays unread. Rows
-# come as named tuples of these (`Row`): making model instances (~40 fields, most deferred) took
+# come as tuples of these, not model instances: making those (~40 fields, most deferred) took
 # ~0.1 ms a row, a third of a 50-row page.
 LIST_COLUMNS = (
     "id", "path", "file_name", "test_id", "test_file", "test_class", "test_function",
     "test_params", "suite", "kind", "endpoint", "model", "provider", "is_streaming",
-    "tool_call_count", "total_tokens", "size", "is_exception", "missing",
+    "tool_call_count", "total_tokens", "size", "is_exception", "missing", "source_id", "index",
+    "format",
 )  # fmt: skip
-Row = Any  # a named tuple of LIST_COLUMNS
-RowTuple = create_namedtuple_class(*LIST_COLUMNS)
-ROWS_SQL = "SELECT {} FROM {}".format(
-    ", ".join(f'"{Recording._meta.get_field(name).column}"' for name in LIST_COLUMNS),
-    Recording._meta.db_table,
-)
+SOURCE_ID, FORMAT = LIST_COLUMNS.index("source_id"), LIST_COLUMNS.index("format")
+
+# A row as the list shows it: LIST_COLUMNS by name, and what `row_of` adds. A dict, because
+# the template engine looks a name up as a key first: on an object or a tuple that lookup
+# raises (and is caught) before the attribute is tried, ~10 times a row.
+Row = dict[str, Any]
+
+
+def row_of(values: tuple[Any, ...], source_path: str, exchanges: int) -> Row:
+    """An exchange's row, with its file's path and exchange count."""
+    row = dict(zip(LIST_COLUMNS, values, strict=True))
+    row["source_path"] = source_path
+    row["exchanges"] = exchanges
+    # Its page: a llama-stack file's path without `.json`; a cassette exchange's path
+    # (`<cassette without extension>/<n>`). The original file: a cassette exchange's is its
+    # cassette's.
+    row["page"] = page_path(row["path"])
+    row["raw_url"] = f"/r/{source_path}"
+    row["number"] = row["index"] + 1  # from 1, as in a cassette exchange's address
+    row["in_cassette"] = row["format"] == VCR
+    row["status"] = status_of(row["missing"], row["is_exception"])
+    return row
+
+
+def status_of(missing: bool, exception: bool) -> str:
+    if missing:
+        return "missing"
+    return "exception" if exception else "ok"
 
 
 def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
-    """One page of the matching recordings and the offset of the next page, found by fetching
+    """One page of the matching exchanges and the offset of the next page, found by fetching
     one row more than shown instead of counting."""
     start, stop = form.offset, form.offset + form.size + 1
     newest = form.newest_sql(start, stop)
     if newest is not None:
-        rows = rows_listed(*newest)
+        ids_sql, params = newest
+        # The search index lists the page's ids; their rows come in the same statement.
+        # search.id_in: on PostgreSQL an array the planner looks up by the primary key.
+        listed = (
+            Recording.objects.filter(
+                RawSQL(search.id_in(ids_sql), params, output_field=BooleanField())
+            )
+            .order_by("-id")
+            .values_list(*LIST_COLUMNS)
+        )
     else:
-        listed = form.ordered(form.filtered()).values_list(*LIST_COLUMNS, named=True)
-        rows = list(listed[start:stop])
+        # The page's ids first, then their rows: sorting by a column other than the id sorts
+        # whole rows (SQLite: each run of equal prefixes in a temporary b-tree), and ids sort
+        # faster than the list's 22 columns. SQLite at 100,000 recordings, CPU: by model
+        # 74 -> 22 ms, by test 58 -> 29.
+        page = form.ordered(form.filtered()).values("id")[start:stop]
+        listed = form.ordered(Recording.objects.filter(id__in=page)).values_list(*LIST_COLUMNS)
+    rows = with_sources(list(listed))
     more = len(rows) > form.size
     return rows[: form.size], (form.offset + form.size if more else None)
 
 
-def rows_listed(ids_sql: str, params: list[Any]) -> list[Row]:
-    """The list's rows of the recordings whose ids `ids_sql` lists, newest first, in one
-    statement with it. Written here: the ORM took ~0.9 ms to build the statement each time,
-    more than the database takes to answer it."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"{ROWS_SQL} WHERE {search.id_in(ids_sql)} ORDER BY id DESC", params)
-        return [RowTuple._make(row) for row in cursor.fetchall()]
+def with_sources(values: list[tuple[Any, ...]]) -> list[Row]:
+    """The rows, with their files: a llama-stack file is its one exchange's path; cassettes'
+    paths and exchange counts come in one query, only for a page that shows some (the
+    recording table carries no copy of them)."""
+    wanted = {v[SOURCE_ID] for v in values if v[FORMAT] == VCR}
+    files: dict[int, tuple[str, int]] = {}
+    if wanted:
+        found = Source.objects.filter(id__in=wanted).values_list("id", "path", "exchange_count")
+        files = {pk: (path, count) for pk, path, count in found}
+    rows = []
+    for v in values:
+        path, count = files.get(v[SOURCE_ID], (v[1], 1))
+        rows.append(row_of(v, path, count))
+    return rows
 
 
 def failure_count() -> int:
-    """How many files failed to import (the nav's link). Raw for the same reason as `rows_listed`:
-    the ORM's count took ~0.6 ms to build."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {ImportFailure._meta.db_table}")
-        return int(cursor.fetchone()[0])
+    """How many files failed to import (the nav's link)."""
+    return ImportFailure.objects.count()
 
 
-def as_json(recording: Row) -> dict[str, Any]:
+def match_count(form: RecordingFilter) -> int:
+    """How many exchanges (files, when grouped) match, exactly; kept per selection until an
+    import changes the data, as facet counts are (`facets.facet_counts_of`). At 100,000
+    recordings a common word's count reads tens of thousands of index entries (SQLite: "test_",
+    71,489 matches, ~190 ms; PostgreSQL ~110 ms, on a loaded machine), where a page stops at
+    its 51st."""
+    key = selection_key("count", form, ("_sort", "_size"))
+    found = cache.get(key)
+    if found is None:
+        found = count_matches(form)
+        cache.set(key, found, FACET_CACHE_SECONDS)
+    return found
+
+
+def count_matches(form: RecordingFilter) -> int:
+    """A COUNT over the list's own filter. Search words alone are counted in the search index:
+    the filter's `search.contains` reads every recording's wide row for a common word (SQLite
+    at 100,000 recordings: "inference" 540 -> 31 ms, "test_" 280 -> 190; PostgreSQL "OpenAI"
+    210 -> 69, "test_" 460 -> 108). Raw, as the index's own statement is."""
+    if not form.by_source and not form.narrowed():
+        ids = search.newest_query(form.words, MAX_NUMBER)
+        if ids is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM ({ids.sql}) AS hits", ids.params)
+                return int(cursor.fetchone()[0])
+    matching = form.filtered()
+    if form.by_source:
+        return matching.order_by().values("source_id").distinct().count()
+    return matching.count()
+
+
+# /recordings.json's keys, and the row's key each comes from.
+JSON_KEYS = {
+    "path": "path", "url": "page", "raw_url": "raw_url", "format": "format", "index": "number",
+    "source": "source_path", "test_id": "test_id", "suite": "suite", "kind": "kind",
+    "endpoint": "endpoint", "model": "model", "provider": "provider",
+    "streaming": "is_streaming", "tool_calls": "tool_call_count", "tokens": "total_tokens",
+    "size": "size", "status": "status",
+}  # fmt: skip
+
+
+def as_json(row: Row) -> dict[str, Any]:
+    return {key: row[name] for key, name in JSON_KEYS.items()}
+
+
+# --------------------------------------------------------------------------- by file
+
+
+def file_of(values: tuple[Any, ...], exchanges: list[Row], matched: int | None) -> Row:
+    """A source file's row in the list grouped by file: a cassette with what its exchanges
+    hold, or a llama-stack file (`single`: its one exchange, shown as in the list of
+    exchanges). `matched`: how many of its exchanges match, when the selection narrows."""
+    pk, path, file_format, size, missing, exchange_count = values
+    cassette = file_format == VCR
+
+    def distinct(column: str) -> list[str]:
+        return sorted({r[column] for r in exchanges if r[column]})
+
+    tokens = [r["total_tokens"] for r in exchanges if r["total_tokens"] is not None]
     return {
-        "path": recording.path,
-        "url": page_path(recording.path),
-        "raw_url": f"/r/{recording.path}",
-        "test_id": recording.test_id,
-        "suite": recording.suite,
-        "kind": recording.kind,
-        "endpoint": recording.endpoint,
-        "model": recording.model,
-        "provider": recording.provider,
-        "streaming": recording.is_streaming,
-        "tool_calls": recording.tool_call_count,
-        "tokens": recording.total_tokens,
-        "size": recording.size,
-        "status": status_of(recording),
+        "id": pk,
+        "path": path,
+        "format": file_format,
+        "size": size,
+        "exchange_count": exchange_count,
+        "matched": matched,
+        "single": exchanges[0] if not cassette and len(exchanges) == 1 else None,
+        "first": exchanges[0] if exchanges else {},
+        # A cassette's page is its path without extension; a llama-stack file's, its
+        # exchange's.
+        "page": "/r/" + strip_extension(path) if cassette else page_path(path),
+        "raw_url": f"/r/{path}",
+        "providers": distinct("provider"),
+        "models": distinct("model"),
+        "endpoints": distinct("endpoint"),
+        "tokens": sum(tokens) if tokens else None,
+        "tool_calls": sum(r["tool_call_count"] for r in exchanges),
+        "streamed": sum(1 for r in exchanges if r["is_streaming"]),
+        "status": status_of(missing, any(r["is_exception"] for r in exchanges)),
     }
 
 
-def status_of(recording: Row) -> str:
-    if recording.missing:
-        return "missing"
-    return "exception" if recording.is_exception else "ok"
+def file_json(file: Row) -> dict[str, Any]:
+    first = file["first"]
+    return {
+        "path": file["path"],
+        "url": file["page"],
+        "raw_url": file["raw_url"],
+        "format": file["format"],
+        "exchanges": file["exchange_count"],
+        "matched": file["matched"],
+        "test_id": first.get("test_id"),
+        "suite": first.get("suite", ""),
+        "providers": file["providers"],
+        "models": file["models"],
+        "tokens": file["tokens"],
+        "size": file["size"],
+        "status": file["status"],
+    }
+
+
+def select_files(form: RecordingFilter) -> tuple[list[Row], int | None]:
+    """One page of the files with a matching exchange, in import order, and the next page's
+    offset. Four queries whatever the page holds: the page's file ids, the files, their
+    exchanges, and (when the selection narrows) how many of each match."""
+    start, stop = form.offset, form.offset + form.size + 1
+    matching = form.filtered()
+    order = "-source_id" if form.sort.startswith("-") else "source_id"
+    ids = list(matching.order_by(order).values_list("source_id", flat=True).distinct()[start:stop])
+    more = len(ids) > form.size
+    ids = ids[: form.size]
+    found = Source.objects.filter(id__in=ids).values_list(
+        "id", "path", "format", "size", "missing", "exchange_count"
+    )
+    files = {values[0]: values for values in found}
+    exchanges: dict[int, list[Row]] = {pk: [] for pk in files}
+    listed = Recording.objects.filter(source_id__in=ids).order_by("source_id", "index")
+    for values in listed.values_list(*LIST_COLUMNS):
+        source = files[values[SOURCE_ID]]
+        exchanges[source[0]].append(row_of(values, source[1], source[5]))
+    matched: dict[int, int] | None = None
+    if form.words or form.narrowed():
+        counted = matching.filter(source_id__in=ids).order_by().values("source_id")
+        matched = dict(counted.annotate(n=Count("id")).values_list("source_id", "n"))
+    rows = [
+        file_of(files[pk], exchanges[pk], None if matched is None else matched.get(pk, 0))
+        for pk in ids
+        if pk in files
+    ]
+    return rows, (form.offset + form.size if more else None)
+
+
+# --------------------------------------------------------------------------- views
 
 
 @require_safe
@@ -101,13 +253,14 @@ def index(request: HttpRequest) -> HttpResponse:
     form = RecordingFilter(request.GET)
     if not form.is_valid():
         return bad_request(request, form)
-    rows, next_offset = select(form)
+    rows, next_offset = select_files(form) if form.by_source else select(form)
     # Each row links to its page with the list's state, for j/k there.
     back = "?from=" + quote(form.query_string(_next=form.offset or None).removeprefix("?"))
     ctx = {
         "form": form,
         "rows": rows,
-        "rows_html": mark_safe("".join(row_html(row, page_path(row.path) + back) for row in rows)),
+        "by_source": form.by_source,
+        "back": back,
         "next_url": form.query_string(_next=next_offset) if next_offset is not None else None,
         "prev_url": form.query_string(_next=max(form.offset - form.size, 0))
         if form.offset
@@ -116,6 +269,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "last": form.offset + len(rows),
         "sort": form.sort,
         "sorts": {key: sort_link(form, key) for key in SORTS},
+        # The toggle between exchanges and files; files are listed in import order.
+        "exchanges_url": form.query_string(group=None),
+        "files_url": form.query_string(group="source", _sort=None),
     }
     # Facet counts cost a query each over the whole selection: the page asks for them apart
     # (/facets, on load), so the rows never wait for them. Without JavaScript, ?_facets=1.
@@ -125,65 +281,6 @@ def index(request: HttpRequest) -> HttpResponse:
         return render(request, "inspector/index.html#results", ctx)
     ctx["failure_count"] = failure_count()
     return render(request, "inspector/index.html", ctx)
-
-
-ROW = (
-    '<tr data-href="{url}"><td class="test"><a class="open" href="{url}">{name}</a>'
-    '<div class="where" title="{test_id}">{where}</div></td><td>{suite}</td>'
-    "<td><code>{endpoint}</code></td><td>{model}</td><td>{provider}</td><td>{stream}</td>"
-    '<td class="num">{calls}</td><td class="num">{tokens}</td><td class="num">{size}</td>'
-    "<td>{status}</td></tr>\n"
-)
-STREAM = '<span class="tag">stream</span>'
-STATUS = {
-    "missing": '<span class="tag bad">missing</span>',
-    "exception": '<span class="tag bad">exception</span>',
-    "ok": '<span class="tag ok">ok</span>',
-}
-
-
-def row_html(r: Row, url: str) -> str:
-    """One row of the list. Built here rather than in the template: Django's template engine
-    spent ~0.17 ms a row, a third of a 50-row page's time. Every value from the recording is
-    escaped here (`escape` is what Django's own escaping does)."""
-    if r.test_function:
-        name = f'<span class="fn">{escape(r.test_function)}</span>'
-        if r.test_params:
-            name += f'<span class="params">[{escape(r.test_params)}]</span>'
-    else:
-        name = f'<span class="fn none">{escape(r.file_name)}</span>'
-    if r.test_id:
-        where = f"{r.test_file}::{r.test_class}" if r.test_class else r.test_file
-    else:
-        where = f"no test id · {r.path}"
-    return ROW.format(
-        url=escape(url),
-        name=name,
-        test_id=escape(r.test_id or ""),
-        where=escape(where),
-        suite=escape(r.suite),
-        endpoint=escape(r.endpoint),
-        model=escape(r.model),
-        provider=escape(r.provider),
-        stream=STREAM if r.is_streaming else "",
-        calls=r.tool_call_count or "",
-        tokens="" if r.total_tokens is None else r.total_tokens,
-        size=size_text(r.size),
-        status=STATUS[status_of(r)],
-    )
-
-
-def size_text(size: int) -> str:
-    """What Django's `filesizeformat` says ("53.2\xa0KB"), in English: its translation and
-    number formatting took ~0.08 ms a call, half of a row's time."""
-    if size < 1024:
-        return f"{size}\xa0byte" if size == 1 else f"{size}\xa0bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB", "PB"):
-        value /= 1024
-        if value < 1024 or unit == "PB":
-            break
-    return f"{round(value, 1):.1f}\xa0{unit}"
 
 
 def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
@@ -206,108 +303,21 @@ def facet_counts(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def recordings_json(request: HttpRequest) -> HttpResponse:
+    """The list as JSON: its page of exchanges (or of files, `group=source`), how many match
+    in all (`count`), and the next page's address."""
     form = RecordingFilter(request.GET)
     if not form.is_valid():
         return bad_request(request, form, json=True)
-    rows, next_offset = select(form)
-    body = {
-        "recordings": [as_json(r) for r in rows],
-        "next": (
-            request.build_absolute_uri("/recordings.json" + form.query_string(_next=next_offset))
-            if next_offset is not None
-            else None
-        ),
-    }
+    if form.by_source:
+        files, next_offset = select_files(form)
+        body: dict[str, Any] = {"sources": [file_json(f) for f in files]}
+    else:
+        rows, next_offset = select(form)
+        body = {"recordings": [as_json(r) for r in rows]}
+    body["count"] = match_count(form)
+    body["next"] = (
+        request.build_absolute_uri("/recordings.json" + form.query_string(_next=next_offset))
+        if next_offset is not None
+        else None
+    )
     return HttpResponse(orjson.dumps(body), content_type="application/json")
-
-
-@require_safe
-def by_test(request: HttpRequest) -> HttpResponse:
-    """Every recording of one test, in conversation order: each next request's messages extend
-    the previous one's, so the test reads as one thread."""
-    form = TestQuery(request.GET)
-    if not form.is_valid():
-        return bad_request(request, form)
-    test_id = form.cleaned_data["id"]
-    if form.cleaned_data["key"]:
-        test_id = test_id_of(form.cleaned_data["key"]) or ""
-    recordings = list(
-        Recording.objects.filter(test_id=test_id)
-        .defer("details", "listed_models")
-        .order_by("message_count", "path")
-    )
-    ids = [r.id for r in recordings]
-    messages: dict[int, list[Message]] = {}
-    for message in Message.objects.filter(recording_id__in=ids).order_by("recording", "index"):
-        messages.setdefault(message.recording_id, []).append(message)
-    calls: dict[int, list[ToolCall]] = {}
-    for call in ToolCall.objects.filter(recording_id__in=ids).order_by("recording", "position"):
-        calls.setdefault(call.recording_id, []).append(call)
-    turns = []
-    shown = 0
-    for recording in recordings:
-        own = messages.get(recording.id, [])
-        turns.append(
-            {
-                "recording": recording,
-                "url": page_path(recording.path),
-                "new_messages": own[shown:],  # only what this request added to the thread
-                "calls": [c for c in calls.get(recording.id, []) if c.message_index is None],
-            }
-        )
-        shown = max(shown, len(own))
-    totals = Recording.objects.filter(test_id=test_id).aggregate(
-        prompt=Sum("prompt_tokens"),
-        completion=Sum("completion_tokens"),
-        total=Sum("total_tokens"),
-        cached=Sum("cached_tokens"),
-        reasoning=Sum("reasoning_tokens"),
-    )
-    ctx = {"test_id": test_id, "turns": turns, "totals": totals, "found": bool(recordings)}
-    return render(request, "inspector/by_test.html", ctx, status=200 if recordings else 404)
-
-
-def test_id_of(key: str) -> str | None:
-    """The test id whose key is `key`, among those only linked by key (`test_url`): a scan of
-    their lengths, ~20 ms at 100,000 recordings, for the rare test id that long."""
-    long_ids = (
-        Recording.objects.annotate(length=Length("test_id"))
-        .filter(length__gt=TEST_ID_LINK_MAX)
-        .order_by()
-        .values_list("test_id", flat=True)
-        .distinct()
-    )
-    return next((test_id for test_id in long_ids if test_key(test_id) == key), None)
-
-
-@require_safe
-def import_errors(request: HttpRequest) -> HttpResponse:
-    """The files that failed to import, by their path under their import root: the server's
-    own folders are nobody else's business (the root shows as its folder's name)."""
-    failures = ImportFailure.objects.select_related("root").order_by("root__path", "path")
-    shown = list(failures[:1000])
-    names = root_names({f.root for f in shown})
-    rows = [
-        {
-            "path": f.path,
-            "reason": without_root(f.reason, f.root.path),
-            "root": names[f.root.pk],
-            "size": f.size,
-        }
-        for f in shown
-    ]
-    return render(
-        request, "inspector/import_errors.html", {"failures": rows, "count": failures.count()}
-    )
-
-
-def root_names(roots: set[ImportRoot]) -> dict[int, str]:
-    """Each root's folder name, with its number where two share one."""
-    names = {root.pk: PurePath(root.path).name or str(root.pk) for root in roots}
-    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
-    return {pk: f"{name} #{pk}" if name in shared else name for pk, name in names.items()}
-
-
-def without_root(reason: str, root: str) -> str:
-    """A reason quoting the failed file's full path (an OSError's) quotes it under its root."""
-    return reason.replace(root.rstrip("/") + "/", "")

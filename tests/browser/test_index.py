@@ -76,3 +76,19 @@ def test_it_moves_through_the_list_from_the_keyboard(live_server, page: Page, im
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(re.escape(target.split("?")[0])))
     assert errors == []
+
+
+def test_a_test_thread_shows_tool_call_ids_as_recorded(live_server, page: Page, imported, errors):
+    """The role line is set in capitals; the ids in it are not (`call_AbC` is not `CALL_ABC`)."""
+    answer = (
+        Recording.objects.filter(messages__tool_call_id="call_1szAPTRoGzZQuJ8dfuCuQpt0")
+        .values_list("test_id", flat=True)
+        .first()
+    )
+    assert answer
+    page.goto(f"{live_server.url}/test?id={answer}")
+    role = page.locator(".bubble .role", has_text="call_1szAPTRoGzZQuJ8dfuCuQpt0").first
+    # innerText is the text as shown, capitals and all.
+    shown = "TOOL · ANSWERS call_1szAPTRoGzZQuJ8dfuCuQpt0"
+    expect(role).to_contain_text(shown, use_inner_text=True)
+    assert errors == []
