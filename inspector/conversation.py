@@ -17,6 +17,9 @@ from urllib.parse import quote
 from django.utils.safestring import SafeString
 
 from inspector import parsing
+from inspector.cassettes.events import LINE_END
+from inspector.cassettes.exchanges import preview
+from inspector.cassettes.masking import MASK, masked_url
 from inspector.highlight import highlight_json, highlight_text, value_link
 from inspector.images import request_images
 from inspector.models import Message, Recording, ToolCall, ToolDef
@@ -45,6 +48,34 @@ TEST_KEY_CHARS = 16
 def page_path(recording_path: str) -> str:
     """A recording's page: its path without `.json`, quoted (a file name may hold `#` or `?`)."""
     return "/r/" + quote(recording_path.removesuffix(".json"))
+
+
+# `scheme://user:password@`: a URL's credentials, masked wherever a URL is shown.
+USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#]*@", re.IGNORECASE)
+
+
+def shown_url(url: str) -> str:
+    """A URL as pages and JSON show it: its credentials and secret query parameters masked."""
+    return USERINFO.sub(lambda m: f"{m[1]}{MASK}@", masked_url(url))
+
+
+def source_path_of(recording: Recording) -> str:
+    """The path of the file the exchange was read from: a cassette exchange's
+    `<folder>/<name>/<n>` was read from `<folder>/<its file name>`."""
+    if recording.format != "vcr":
+        return recording.path
+    folder = recording.path.rpartition("/")[0].rpartition("/")[0]
+    return f"{folder}/{recording.file_name}" if folder else recording.file_name
+
+
+def cassette_path_of(recording: Recording) -> str:
+    """A cassette exchange's cassette page path: its own without `/<n>`."""
+    return recording.path.rpartition("/")[0]
+
+
+def original_url(recording: Recording) -> str:
+    """The original bytes: the recording's file, or the cassette an exchange is in."""
+    return "/r/" + quote(source_path_of(recording))
 
 
 def test_key(test_id: str) -> str:
@@ -107,20 +138,64 @@ class RawSection:
     stored: bool  # False: the original bytes are not in the database
 
 
-def build_raw_section(recording: Recording, data: bytes | None) -> RawSection:
-    document = parsing.loads(data) if data is not None else None
+def build_raw_section(recording: Recording, data: bytes | None, document: Any = None) -> RawSection:
+    """`document`: what a cassette's exchange holds (`exchange_document`); a cassette's own
+    text is never put in the page for copying, since its bytes may hold a live key."""
+    exchange = recording.format == "vcr"
+    if not exchange:
+        document = parsing.loads(data) if data is not None else None
     return RawSection(
         view=view_of(recording),
         url=page_path(recording.path),
-        raw_url=f"/r/{quote(recording.path)}",
+        raw_url=original_url(recording),
         blocks=build_raw(document, recording.path),
         original_text=(
             data.decode("utf-8", errors="replace")
-            if data is not None and len(data) <= COPY_INLINE_MAX
+            if data is not None and len(data) <= COPY_INLINE_MAX and not exchange
             else None
         ),
         stored=data is not None,
     )
+
+
+def exchange_document(interaction: Any) -> dict[str, Any]:
+    """A cassette interaction (`inspector.cassettes.Interaction`) as the document its raw
+    section, values, images and chunks are read from, shaped like a llama-stack recording's
+    (`request.body`, `response.body`): headers masked (the reader did), the URL's secret
+    parameters masked, JSON bodies parsed, an event stream as its lines (the chunks' `lines`
+    point into them), any other body as its text or its size."""
+    if interaction.kind != "http":
+        return {"kind": interaction.kind, "entry": interaction.response_json}
+    response = interaction.response_body
+    if interaction.is_sse:
+        body: Any = LINE_END.split(response.decode("utf-8", "replace").removeprefix("\ufeff"))
+    else:
+        body = body_value(response, interaction.response_json)
+    return {
+        "request": {
+            "method": interaction.method,
+            "url": shown_url(interaction.url),
+            "headers": interaction.request_headers,
+            "body": body_value(interaction.request_body, interaction.request_json),
+        },
+        "response": {
+            "status": interaction.status,
+            "status_message": interaction.status_message,
+            "headers": interaction.response_headers,
+            "body": body,
+        },
+    }
+
+
+def body_value(body: bytes, parsed: Any) -> Any:
+    if parsed is not None:
+        return parsed
+    if not body:
+        return None
+    text = preview(body)
+    if text.endswith(" bytes, not text)"):
+        return text
+    return body.decode("utf-8", "replace")
 
 
 def build_raw(document: Any, recording_path: str) -> list[RawBlock]:
@@ -175,6 +250,8 @@ class Page:
     result_html: SafeString | None = None
     siblings: list[Recording] = field(default_factory=list)
     models: list[ModelRow] = field(default_factory=list)
+    request_url: str = ""  # the URL as shown (`shown_url`): its secrets masked
+    base_url: str = ""
 
     @property
     def turn_count(self) -> int:
@@ -206,9 +283,12 @@ def build_page(
     tools: Iterable[ToolDef] = (),
     chunks: list[dict[str, Any]] | None = None,
     siblings: Iterable[Recording] = (),
+    document: Any = None,
 ) -> Page:
-    """`data`: the original bytes, when `needs_bytes` says the page shows something of them."""
-    document = parsing.loads(data) if data is not None else None
+    """`data`: the original bytes, when `needs_bytes` says the page shows something of them;
+    or `document`, what they hold (`views.common.document_of`)."""
+    if data is not None:
+        document = parsing.loads(data)
     request = document.get("request") if isinstance(document, dict) else None
     images = request_images(recording.kind, request) if request is not None else {}
     thread = build_thread(recording, messages, calls, images)
@@ -234,7 +314,7 @@ def build_page(
         view=view,
         status=status_of(recording),
         url=page_path(recording.path),
-        raw_url=f"/r/{quote(recording.path)}",
+        raw_url=original_url(recording),
         raw_section_url=raw_section_path(recording.path),
         test_url=test_url(recording.test_id or ""),
         thread=thread,
@@ -249,4 +329,6 @@ def build_page(
         result_html=result_html,
         siblings=list(siblings),
         models=build_models(recording.listed_models) if view == "models" else [],
+        request_url=shown_url(recording.url),
+        base_url=shown_url(recording.base_url),
     )

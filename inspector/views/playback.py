@@ -17,10 +17,11 @@ from django.views.decorators.http import require_safe
 
 from inspector import playback, streams
 from inspector.chunks import Chunks
+from inspector.formats import VCR
 from inspector.forms import MAX_NUMBER, shared_fields
 from inspector.highlight import highlight_json
 from inspector.models import Recording
-from inspector.views.common import get_recording, stored_bytes
+from inspector.views.common import document_of, get_exchange, stored_bytes
 
 CHUNK_PAGE = 100
 RETRY_AFTER = 10  # seconds: most replays take seconds to a minute
@@ -84,6 +85,7 @@ def player_context(
         "speeds": list(playback.SPEEDS),
         "playing": playing and not frame.done,
         "player_url": f"/play/{path}",
+        "page_url": f"/r/{path}",
         "stream_url": f"/stream/{path}?{urlencode({'at': frame.at, 'speed': speed})}",
         "start_at": 0 if frame.done else frame.at,  # Play at the end starts again
         "next_at": min(frame.at + 1, len(chunks)),
@@ -204,7 +206,7 @@ def int_or(value: str | None, default: int) -> int:
 
 
 def _recording_and_chunks(path: str) -> tuple[Recording, Chunks]:
-    recording = get_recording(f"{path}.json", "stream")
+    recording = get_exchange(path, "stream")
     chunks = stream_of(recording)
     if not chunks:
         raise Http404(f"{path} has no streamed chunks")
@@ -249,16 +251,16 @@ def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
     """The chunk as recorded is only in the original file: the one view of a stream that reads
     it (a 16 MB file for a 20,000-chunk stream), and only when a chunk is asked for."""
     meta = chunks[number]
-    data = stored_bytes(recording)
-    if data is None:
+    body = recorded_body(recording)
+    if body is None:
         raw = html.escape("(the original bytes are not stored)")
     else:
-        # As imported: a BOM skipped, and a large file's chunks decoded only as asked for (one
-        # of a 50 MB file's million: 0.3 s, where decoding it whole took 1.5 s and 960 MB).
-        body = streams.load_document(data)["response"]["body"]
         if not isinstance(body, list | streams.RawList):
             body = [body]  # a streamed body of one object (or scalar): its one chunk
-        chunk = body[meta["lines"][0] : meta["lines"][1] + 1] if "lines" in meta else body[number]
+        if "lines" in meta:
+            chunk: Any = body[meta["lines"][0] : meta["lines"][1] + 1]
+        else:
+            chunk = body[number] if number < len(body) else "(not in the recorded body)"
         raw = highlight_json(chunk)  # Pygments escaped every value
     return {
         "recording": recording,
@@ -269,6 +271,21 @@ def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
         "total": len(chunks),
         "chunk_url": f"/chunk/{page_of(recording)}",
     }
+
+
+def recorded_body(recording: Recording) -> Any:
+    """The response body as recorded: a llama-stack file's, or a cassette exchange's (an event
+    stream as its lines, which the chunks' `lines` point into); None when not stored."""
+    if recording.format == VCR:
+        document = document_of(recording)
+        response = document.get("response") if isinstance(document, dict) else None
+        return response.get("body") if isinstance(response, dict) else None
+    data = stored_bytes(recording)
+    if data is None:
+        return None
+    # As imported: a BOM skipped, and a large file's chunks decoded only as asked for (one of
+    # a 50 MB file's million: 0.3 s, where decoding it whole took 1.5 s and 960 MB).
+    return streams.load_document(data)["response"]["body"]
 
 
 @require_safe

@@ -5,19 +5,39 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from inspector import parsing
-from inspector.conversation import build_page, build_raw_section, needs_bytes, page_path
+from inspector.conversation import (
+    build_page,
+    build_raw_section,
+    cassette_path_of,
+    needs_bytes,
+    original_url,
+    page_path,
+)
+from inspector.formats import VCR
 from inspector.forms import RecordingFilter, shared_fields
 from inspector.highlight import highlight_json, pointer_parts, resolve, value_link
 from inspector.images import decode_image, request_images
-from inspector.models import Message, Recording, ToolCall, ToolDef
+from inspector.models import Message, Recording, Source, ToolCall, ToolDef
 from inspector.snippets import escaped
-from inspector.views.common import bad_request, get_recording, stored_bytes
+from inspector.twins import exchange_json
+from inspector.views.cassette import cassette
+from inspector.views.common import (
+    bad_request,
+    content_type_of,
+    document_in,
+    document_of,
+    find_cassette,
+    find_exchange,
+    find_source_bytes,
+    get_exchange,
+    is_file_path,
+    stored_bytes,
+)
 from inspector.views.playback import stream_of, stream_section
 
 # What a served image may do: nothing. A data: URL that claims to be PNG but holds HTML or SVG
@@ -28,21 +48,42 @@ IMAGE_POLICY = "default-src 'none'; sandbox"
 NEIGHBOUR_SCAN_MAX = 10_000
 
 
+@shared_fields
+class PageFormat(forms.Form):
+    """`?_format=json`: the page's JSON twin (`inspector.twins`)."""
+
+    _format = forms.ChoiceField(required=False, choices=[("html", "html"), ("json", "json")])
+
+
 @require_safe
 def recording(request: HttpRequest, path: str) -> HttpResponse:
-    """`/r/<path>.json` is the original file; `/r/<path>` is the recording's page. The page
-    reads the original bytes only for what nothing else holds (see `needs_bytes`): its raw JSON
-    section loads apart, from `raw_section`."""
-    if path.endswith(".json"):
-        return raw(path)
+    """`/r/<path with its extension>` is the original file; `/r/<path>` the page of the
+    llama-stack recording at `<path>.json`, else of the cassette exchange at `<path>`, else of
+    the cassette at `<path>` and one of its extensions. The page reads the original bytes only
+    for what nothing else holds (see `needs_bytes`): its raw section loads apart."""
+    if is_file_path(path):
+        found = find_source_bytes(path)
+        if found is not None:
+            return original(*found)
+    fmt = PageFormat(request.GET)
+    if not fmt.is_valid():
+        return bad_request(request, fmt, json=True)
+    as_json = fmt.cleaned_data["_format"] == "json"
     listing = RecordingFilter(QueryDict(request.GET["from"])) if "from" in request.GET else None
     if listing is not None and not listing.is_valid():
         return bad_request(request, listing)
-    rec = get_recording(f"{path}.json", "stream")
-    chunks = stream_of(rec)
+    rec = find_exchange(path) if as_json else find_exchange(path, "stream")
+    if rec is None:
+        source = find_cassette(path)
+        if source is None:
+            raise Http404(f"No recording at {path}")
+        return cassette(request, source, as_json)
     # One query per kind of row, whatever their number; none for a kind the recording lacks.
     messages = list(Message.objects.filter(recording=rec)) if rec.message_count else []
     calls = list(ToolCall.objects.filter(recording=rec)) if rec.tool_call_count else []
+    if as_json:
+        return JsonResponse(exchange_json(rec, messages, calls))
+    chunks = stream_of(rec)
     tools = list(ToolDef.objects.filter(recording=rec)) if rec.tool_count else []
     siblings: list[Recording] = []
     if rec.listed_models and rec.file_name.startswith("models-"):
@@ -55,7 +96,7 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
         )
     page = build_page(
         rec,
-        data=stored_bytes(rec) if needs_bytes(rec, messages) else None,
+        document=document_of(rec) if needs_bytes(rec, messages) else None,
         messages=messages,
         calls=calls,
         tools=tools,
@@ -63,20 +104,58 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
         siblings=siblings,
     )
     nav = neighbours(listing, rec) if listing is not None else None
-    ctx = {"page": page, "r": rec, "nav": nav}
+    ctx = {"page": page, "r": rec, "nav": nav, "exchange": exchange_nav(rec)}
     if chunks:
         ctx |= stream_section(rec, request, chunks)
     return render(request, "inspector/recording.html", ctx)
 
 
-def raw(path: str) -> HttpResponse:
-    """The original file, byte for byte."""
-    recording = get_recording(path)
-    data = stored_bytes(recording)
-    if data is None:
-        raise Http404(f"No stored bytes for {path}")
-    response = HttpResponse(data, content_type="application/json")
-    response["Content-Disposition"] = f'inline; filename="{safe_name(recording.file_name)}"'
+@dataclass
+class ExchangeNav:
+    """A cassette exchange's place in its cassette, and what HTTP says of it."""
+
+    n: int  # from 1
+    count: int
+    cassette_url: str
+    http: dict
+    prev: str | None
+    next: str | None
+
+    @property
+    def headers(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Request and response headers as (name, value) rows, one per value."""
+        return [
+            (title, [(n, v) for n, values in (self.http.get(key) or {}).items() for v in values])
+            for title, key in (("Request", "request_headers"), ("Response", "response_headers"))
+        ]
+
+
+def exchange_nav(rec: Recording) -> ExchangeNav | None:
+    """Links up to the cassette and to the exchanges either side. The count is the cassette's
+    row's (one query less than counting: the importer writes both in one transaction)."""
+    if rec.format != VCR:
+        return None
+    count = Source.objects.filter(pk=rec.source_id).values_list("exchange_count", flat=True)
+    total = count.first() or rec.index + 1
+    base = "/r/" + quote(cassette_path_of(rec))
+    n = rec.index + 1
+    return ExchangeNav(
+        n=n,
+        count=total,
+        cassette_url=base,
+        http=(rec.details or {}).get("http") or {},
+        prev=f"{base}/{n - 1}" if n > 1 else None,
+        next=f"{base}/{n + 1}" if n < total else None,
+    )
+
+
+def original(source: Source, data: bytes) -> HttpResponse:
+    """The original file, byte for byte: the one response that shows a cassette's secrets as
+    they were recorded (a download the user asked for by the file's own path)."""
+    response = HttpResponse(data, content_type=content_type_of(source.path))
+    name = source.path.rpartition("/")[2]
+    response["Content-Disposition"] = f'inline; filename="{safe_name(name)}"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -86,8 +165,10 @@ def raw_section(request: HttpRequest, path: str) -> HttpResponse:
     """The recording page's raw JSON section, highlighted: for htmx, the fragment that replaces
     the page's placeholder when it scrolls into view; else a page of its own (the placeholder's
     link, without JavaScript)."""
-    rec = get_recording(f"{path}.json")
-    ctx = {"raw": build_raw_section(rec, stored_bytes(rec)), "r": rec}
+    rec = get_exchange(path)
+    data = stored_bytes(rec)
+    document = document_in(rec, data) if rec.format == VCR else None
+    ctx = {"raw": build_raw_section(rec, data, document), "r": rec}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "inspector/recording_raw.html#raw", ctx)
     return render(request, "inspector/recording_raw.html", ctx)
@@ -161,9 +242,8 @@ def neighbours(form: RecordingFilter, rec: Recording) -> Nav:
 def image(request: HttpRequest, path: str, message: int, part: int) -> HttpResponse:
     """The bytes of an inline image of the request (part `part` of message `message`): PNG,
     JPEG, GIF or WebP as its bytes say, else 404. Remote images are never fetched here."""
-    rec = get_recording(f"{path}.json")
-    data = stored_bytes(rec)
-    document = parsing.loads(data) if data is not None else {}
+    rec = get_exchange(path)
+    document = document_of(rec) or {}
     request_part = document.get("request") if isinstance(document, dict) else None
     found = request_images(rec.kind, request_part).get((message, part))
     decoded = decode_image(found) if found is not None else None
@@ -174,7 +254,8 @@ def image(request: HttpRequest, path: str, message: int, part: int) -> HttpRespo
     response["Content-Security-Policy"] = IMAGE_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = (
-        f'inline; filename="{safe_name(rec.request_hash[:12])}-{message}-{part}.{mime[6:]}"'
+        f'inline; filename="{safe_name(rec.request_hash[:12] or "image")}-{message}-{part}'
+        f'.{mime[6:]}"'
     )
     return response
 
@@ -199,19 +280,25 @@ def value(request: HttpRequest, path: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     at = form.cleaned_data["at"]
-    rec = get_recording(f"{path}.json")
-    data = stored_bytes(rec)
-    if data is None:
+    rec = get_exchange(path)
+    document = document_of(rec)
+    if document is None:
         raise Http404(f"No stored bytes for {path}")
     try:
-        found = resolve(parsing.loads(data), at)
+        found = resolve(document, at)
     except KeyError:
         raise Http404(f"No value at {at}") from None
     fragment = request.htmx and not request.htmx.history_restore_request
     # In place, continuation lines are indented as deep as the value sits.
     depth = max(len(pointer_parts(at)) - 1, 0) if fragment else 0
     html = highlight_json(found, pointer=at, depth=depth, link=value_link(path), expand=True)
-    ctx = {"r": rec, "at": at, "html": escaped(html), "page_url": page_path(rec.path)}
+    ctx = {
+        "r": rec,
+        "at": at,
+        "html": escaped(html),
+        "page_url": page_path(rec.path),
+        "raw_url": original_url(rec),
+    }
     if fragment:
         return render(request, "inspector/recording_value.html#value", ctx)
     return render(request, "inspector/recording_value.html", ctx)

@@ -26,7 +26,7 @@ from inspector import playback
 from inspector.chunks import Chunks
 from inspector.models import Recording, Stream
 from inspector.playback import Delta, Frame, Slot
-from inspector.views.common import NEWEST_ROOT_FIRST
+from inspector.views.common import LLAMA_STACK_FIRST, NEWEST_ROOT_FIRST
 from inspector.views.playback import (
     PLAYBACKS,
     RETRY_AFTER,
@@ -54,14 +54,15 @@ def shared_chunks(path: str) -> tuple[Recording, Chunks]:
     1,000,000-chunk stream, which the server then kept)."""
     # Without its text, which each replay held a copy of (1 MB for a million chunks); the
     # player reads its path and reasoning only.
+    wanted = f"{path}.json"  # a llama-stack recording first, else a cassette exchange
     recording = (
-        Recording.objects.filter(path=f"{path}.json")
+        Recording.objects.filter(path__in=[wanted, path])
         .defer("response_text", "details", "listed_models")
-        .order_by(*NEWEST_ROOT_FIRST)
+        .order_by(*LLAMA_STACK_FIRST, *NEWEST_ROOT_FIRST)
         .first()
     )
     if recording is None:
-        raise Http404(f"No recording at {path}.json")
+        raise Http404(f"No recording at {path}")
     key = (recording.pk, recording.sha256)
     with _shared_lock:  # one load at a time (~50 ms for a million chunks); the others wait
         chunks = _shared.get(key)
