@@ -1,6 +1,7 @@
-"""The names the Django side (and its tests) import from `inspector.parsing`, re-exported from
-where they now live: `inspector.wire` (the wire formats) and `inspector.llama_stack` (the
-recording files). New code imports from those packages; these imports are to be rewritten."""
+"""What the Django side uses of the pure readers, in one place: `inspector.wire` (the wire
+formats) and `inspector.llama_stack` (the recording files) are free to move names between their
+modules, and the importer, the models and the pages name them `parsing.X` whatever module holds
+them."""
 
 from __future__ import annotations
 

@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from inspector import parsing, playback, streams
+from inspector import parsing, playback
 from inspector.importer import import_paths
+from inspector.llama_stack.document import LAZY_BYTES, RawList, load_document
 from inspector.models import Recording, Stream
 from inspector.views import playback as player_views
 from inspector.views import streaming
+from inspector.wire.streams import read_stream
 
 MAX = 64 * 1024 * 1024
 CHUNK_TYPE = "openai.types.chat.chat_completion_chunk.ChatCompletionChunk"
@@ -121,7 +123,7 @@ def test_it_assembles_text_and_tool_arguments_without_copying_what_it_has(monkey
         for _ in range(n)
     ]
     recording = parsing.Recording(test_id=parsing.split_test_id(None), kind=parsing.INFERENCE)
-    streams.read_stream(recording, iter(datas))
+    read_stream(recording, iter(datas))
     response = recording.response
     assert (response.text, response.reasoning) == ("x" * n, "r" * n)
     assert [(c.call_id, c.name, c.arguments) for c in response.tool_calls] == [("c", "f", "1" * n)]
@@ -137,8 +139,8 @@ def test_it_parses_a_large_file_one_chunk_at_a_time():
     """A 200,000-chunk file (10 MB) is parsed without all its chunks decoded at once: orjson
     decoding it whole peaked at ~190 MB of Python objects."""
     data = orjson.dumps(document(long_stream(200_000)))
-    assert len(data) > streams.LAZY_BYTES
-    assert isinstance(streams.load_document(data)["response"]["body"], streams.RawList)
+    assert len(data) > LAZY_BYTES
+    assert isinstance(load_document(data)["response"]["body"], RawList)
     tracemalloc.start()
     try:
         parsed = parsing.parse(data)
@@ -170,7 +172,7 @@ def test_it_replays_long_tool_arguments_as_they_grow_not_again_and_again():
     fragment = {"index": 0, "function": {"arguments": "7"}}
     datas += [{"choices": [{"delta": {"tool_calls": [fragment]}}]} for _ in range(n)]
     recording = parsing.Recording(test_id=parsing.split_test_id(None), kind=parsing.INFERENCE)
-    streams.read_stream(recording, iter(datas))
+    read_stream(recording, iter(datas))
     chunks = recording.chunks
     frame, sent, drawn = playback.Frame(total=len(chunks)), 0, 0
     while frame.at < len(chunks):

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from inspector import llama_stack as llama_stack_package
-from inspector import parsing, playback, sse, streams
+from inspector import parsing, playback
 from inspector.chunks import Chunks
 from inspector.wire import anthropic, bedrock, gemini, openai_chat, responses
 from inspector.wire.common import time_of, usage_of
@@ -609,7 +609,7 @@ def test_it_never_raises_on_shapes_no_api_sends(value):
 
 
 def test_it_keeps_the_names_the_django_side_imports():
-    from inspector.llama_stack import document, naming, recording
+    from inspector.llama_stack import naming, recording
     from inspector.wire import common, content, types
 
     assert parsing.parse is recording.parse is llama_stack_package.parse
@@ -618,10 +618,7 @@ def test_it_keeps_the_names_the_django_side_imports():
         common.loads, common.text_of, common.DATA_URL
     )  # fmt: skip
     assert (parsing.parts_of, parsing.name_hash) == (content.parts_of, naming.name_hash)
-    assert (streams.RawList, streams.load_document) == (document.RawList, document.load_document)
-    assert sse.sse_events is sse_events
-    for module in (parsing, streams, sse):
-        assert all(hasattr(module, name) for name in module.__all__)
+    assert all(hasattr(parsing, name) for name in parsing.__all__)
 
 
 def test_it_reads_a_single_object_as_a_one_chunk_stream_without_keeping_chunks():

@@ -1,12 +1,12 @@
 """A `text/event-stream` body split into its events, by the reader llama-stack's SSE
-recordings use (`inspector.sse.sse_events`)."""
+recordings use (`inspector.wire.sse.sse_events`)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from inspector.sse import sse_events
+from inspector.wire.sse import sse_events
 
 # SSE's line ends, and only those: str.splitlines also splits at U+2028 and others, which a
 # JSON event's data may hold unescaped.

@@ -15,11 +15,12 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from inspector import playback, streams
+from inspector import playback
 from inspector.chunks import Chunks
 from inspector.formats import VCR
 from inspector.forms import MAX_NUMBER, shared_fields
 from inspector.highlight import highlight_json
+from inspector.llama_stack.document import RawList, load_document
 from inspector.models import Recording
 from inspector.views.common import document_of, get_exchange, stored_bytes
 
@@ -255,7 +256,7 @@ def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
     if body is None:
         raw = html.escape("(the original bytes are not stored)")
     else:
-        if not isinstance(body, list | streams.RawList):
+        if not isinstance(body, list | RawList):
             body = [body]  # a streamed body of one object (or scalar): its one chunk
         if "lines" in meta:
             chunk: Any = body[meta["lines"][0] : meta["lines"][1] + 1]
@@ -285,7 +286,7 @@ def recorded_body(recording: Recording) -> Any:
         return None
     # As imported: a BOM skipped, and a large file's chunks decoded only as asked for (one of
     # a 50 MB file's million: 0.3 s, where decoding it whole took 1.5 s and 960 MB).
-    return streams.load_document(data)["response"]["body"]
+    return load_document(data)["response"]["body"]
 
 
 @require_safe
