@@ -44,8 +44,9 @@ test-postgres: install services
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest
 
 # Not part of `make test`: about 5 minutes once bench/cache is built, then a minute for the
-# 1,000,000-chunk stream (bench/long_stream.py). Options: make bench BENCH_ARGS="--quick --db sqlite"
-# BENCH_STREAM_ARGS="--quick"
+# 1,000,000-chunk stream (bench/long_stream.py), then two for the corpus as it is
+# (bench/real_trees.py). Options: make bench BENCH_ARGS="--quick --db sqlite"
+# BENCH_STREAM_ARGS="--quick" BENCH_REAL_ARGS="--db sqlite"
 # Sets up the PostgreSQL server it measures first, as `make test` does (unless BENCH_ARGS has
 # --db sqlite, or BENCH_POSTGRES_URL names another server); if that fails, the run reports
 # PostgreSQL as ERROR and still measures SQLite.
@@ -55,6 +56,7 @@ bench: install
 	$(if $(findstring --db sqlite,$(BENCH_ARGS)),,-TEST_DATABASE_URL='$(BENCH_POSTGRES_URL)' bash tests/services.sh postgres)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/long_stream.py $(BENCH_STREAM_ARGS)
+	$(BIN)/python bench/real_trees.py $(BENCH_REAL_ARGS)
 
 # Not part of `make test` nor `make bench`: about 5 minutes. 50 clients against `manage.py serve`
 # (WEB_CONCURRENCY processes, default twice the cores) in three phases: plain, during an import,

@@ -73,6 +73,51 @@ def test_it_shows_a_chunk_and_the_message_up_to_it(client, fixture_recordings):
     assert client.get(f"/chunk/{page(rec)}", {"n": len(chunks)}).status_code == 404
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("stamp", "shown"),
+    [
+        ("1970-01-01T00:00:00Z", False),
+        ("0001-01-01T00:00:00Z", False),
+        ("2025-03-01T10:00:00Z", True),
+    ],
+)
+def test_a_chunks_zeroed_time_is_no_time(client, tmp_path, stamp, shown):
+    """The recorder zeroes times (1970, or year 1 in Go's zero): no chunk says it came then."""
+    from inspector.importer import import_paths
+    from tests.test_import_recordings import write
+
+    chunk = {
+        "model": "llama3.2",
+        "created_at": stamp,
+        "message": {"role": "assistant", "content": "Hi"},
+    }
+    done = chunk | {
+        "message": {"role": "assistant", "content": ""},
+        "done": True,
+        "done_reason": "stop",
+    }
+    document = {
+        "test_id": "t.py::test_time",
+        "request": {
+            "method": "POST",
+            "url": "http://localhost:11434/api/chat",
+            "body": {"model": "llama3.2"},
+        },
+        "response": {
+            "body": [
+                {"__type__": "ollama._types.ChatResponse", "__data__": c} for c in (chunk, done)
+            ],
+            "is_streaming": True,
+        },
+    }
+    write(tmp_path / "s" / "recordings" / ("a" * 64 + ".json"), document)
+    assert import_paths([tmp_path], max_bytes=64 * 1024 * 1024).imported == 1
+    body = client.get("/chunk/s/recordings/" + "a" * 64, {"n": 0}).content.decode()
+    assert ("at <time>" in body) is shown
+    assert (stamp in body.split('class="hl chunk-raw"')[0]) is shown  # the raw JSON keeps it
+
+
 def test_it_pages_the_chunk_table(client, fixture_recordings):
     rec = longest_stream()
     chunks = Stream.objects.get(recording=rec).chunks

@@ -23,6 +23,7 @@ from inspector.highlight import highlight_json
 from inspector.llama_stack.document import RawList, load_document
 from inspector.models import Recording
 from inspector.views.common import document_of, get_exchange, stored_bytes
+from inspector.wire.common import time_of
 
 CHUNK_PAGE = 100
 RETRY_AFTER = 10  # seconds: most replays take seconds to a minute
@@ -267,6 +268,8 @@ def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
         "recording": recording,
         "n": number,
         "meta": meta,
+        # Its time as recorded, unless it is the recorder's zero (1970, year 1): that is none.
+        "time": meta.get("t") if time_of(meta.get("t")) else "",
         "raw": mark_safe(raw),
         "frame": playback.frame_at(chunks, number + 1),
         "total": len(chunks),
