@@ -36,7 +36,7 @@ DEFAULT_PG_URL = "postgres://inspector:inspector@127.0.0.1:5432/inspector"
 MB = 1_000_000
 
 # Targets (issue text).
-COLD_RATIO_MAX = 10.0
+COLD_RATIO_MAX = 5.0  # issue 15: at most 5x the parse floor
 RESYNC_MAX_S = 0.3
 SEARCH_P95_MAX_S = 0.050
 GREP_RATIO_MIN = 20.0
