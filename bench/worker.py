@@ -89,8 +89,9 @@ def cmd_grow(root: Path, rows: int, seed: int, extra: Path) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from inspector import parsing, search
-    from inspector.importer import Importer, Pending, Report, import_paths
+    from inspector.importer import Importer, Report, import_paths
     from inspector.models import ImportRoot, Recording
+    from inspector.rows import Pending
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import synth

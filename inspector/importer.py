@@ -29,22 +29,23 @@ from django.db.models import TextField, Value
 from django.utils import timezone
 
 from inspector import parsing, search
+from inspector.batches import write_batch
 from inspector.formats import exchanges_in
 from inspector.legacy import Legacy, legacy_rows_json
-from inspector.models import (
-    ImportFailure,
-    ImportRoot,
-    LegacyIndex,
-    Message,
-    Recording,
-    Source,
-    Stream,
-    ToolCall,
-    ToolDef,
+from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
+from inspector.rows import Pending, clean, recording_fields
+from inspector.storing import copy_in
+from inspector.walking import (
+    MAX_PATH_BYTES,
+    Unreadable,
+    error_text,
+    file_error,
+    is_index,
+    read_file,
+    stored_path,
+    text_of_path,
+    walk,
 )
-from inspector.rows import child_rows, clean, recording_fields, source_format
-from inspector.storing import copy_in, create_rows, write_rows
-from inspector.walking import Unreadable, file_error, is_index, read_file, walk
 
 # Flush a batch at this many files or bytes: big enough that per-statement cost is amortised,
 # small enough that memory stays flat however many files there are.
@@ -55,10 +56,6 @@ BATCH_BYTES = 2 * 1024 * 1024
 LOOKUP_FILES = 500
 # Ids per statement in the final sweep: under SQLite's bound-parameter limit.
 SWEEP_IDS = 1000
-# The longest path (UTF-8 bytes) stored whole: the (root, path) unique index's entries must fit
-# in a PostgreSQL btree page's third (2,704 bytes). A longer path is an import failure, stored
-# shortened (`stored_path`).
-MAX_PATH_BYTES = 2000
 
 
 @dataclass
@@ -80,21 +77,6 @@ class Report:
 
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Pending:
-    """A parsed file waiting for its batch to be written: its exchanges, in order."""
-
-    rel: str
-    data: bytes
-    sha256: str
-    st: os.stat_result
-    format: str
-    exchanges: list[parsing.Recording]
-    legacy_row: dict[str, Any] | None
-    existing_id: int | None  # its Source's
-    size: int | None = None  # of the bytes read (None: the stat's)
 
 
 def import_paths(
@@ -133,30 +115,6 @@ def import_paths(
             importer.run([], [str(target)], 1, whole_tree=False, prune=prune)
     search.compact(report.imported + report.updated)
     return report
-
-
-def text_of_path(path: str) -> str:
-    """A path as text any database takes: a name that is not UTF-8 (os.fsdecode gives its bad
-    bytes as lone surrogates, which neither database stores) keeps them as `\\xff` escapes,
-    so that two such names stay two paths."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def stored_path(rel: str) -> str:
-    """A failure's path as stored: whole up to MAX_PATH_BYTES, else its start and a digest."""
-    data = rel.encode()
-    if len(data) <= MAX_PATH_BYTES:
-        return rel
-    head = data[: MAX_PATH_BYTES - 100].decode("utf-8", "ignore")
-    return f"{head}... ({len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]})"
-
-
-def error_text(exc: BaseException) -> str:
-    """An unexpected exception in one line: its type and the first line of its message."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if len(message) > 300:
-        message = message[:300] + "..."
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def enclosing_root(file: Path) -> Path | None:
@@ -422,70 +380,12 @@ class Importer:
         reset_queries()  # with DEBUG on, Django would keep every batch's SQL and bytes
 
     def write(self, batch: list[Pending], touched: list[tuple[int, int]]) -> None:
-        """Write parsed files, and the new times of files whose bytes are unchanged, in one
-        transaction; counted in the report only once it is committed."""
-        with transaction.atomic():
-            fresh = [item for item in batch if item.existing_id is None]
-            changed = [item for item in batch if item.existing_id is not None]
-            sources = [Source(root=self.root, **self.source_fields(item)) for item in fresh]
-            create_rows(Source, sources)
-            # Not kept on the items: a batch the database refuses is written again item by item.
-            source_ids = iter(source.pk for source in sources)
-            source_of = [item.existing_id or next(source_ids) for item in batch]
-            for item in changed:
-                Source.objects.filter(pk=item.existing_id).update(**self.source_fields(item))
-            # A changed file's exchanges are written again: in place where it had as many
-            # (same rows, so ids and links stay), the ones beyond its new count deleted.
-            earlier: dict[tuple[int, int], int] = {}
-            if changed:
-                ids = [item.existing_id for item in changed]
-                old = Recording.objects.filter(source_id__in=ids)
-                for pk, source_id, index in old.values_list("id", "source_id", "index"):
-                    earlier[(source_id, index)] = pk
-                for model in (Message, ToolDef, ToolCall, Stream):
-                    model.objects.filter(recording__source_id__in=ids).delete()
-            created, pairs = [], []
-            for item, source_id in zip(batch, source_of, strict=True):
-                for index, exchange in enumerate(item.exchanges):
-                    fields = self.fields_of(item, index)
-                    pk = earlier.pop((source_id, index), None)
-                    if pk is None:
-                        recording = Recording(
-                            root=self.root, source_id=source_id, index=index, **fields
-                        )
-                        created.append(recording)
-                        pairs.append((recording, exchange))
-                    else:
-                        Recording.objects.filter(pk=pk).update(**fields, updated=timezone.now())
-                        pairs.append((pk, exchange))
-            if earlier:
-                Recording.objects.filter(pk__in=list(earlier.values())).delete()
-            create_rows(Recording, created)
-            rows: dict[type, list] = {Message: [], ToolDef: [], ToolCall: [], Stream: []}
-            for recording, exchange in pairs:
-                pk = recording if isinstance(recording, int) else recording.pk
-                for model, objects in child_rows(pk, exchange).items():
-                    rows[model].extend(objects)
-            for model, objects in rows.items():
-                write_rows(model, objects)
-            for pk, mtime_ns in touched:
-                Source.objects.filter(pk=pk).update(mtime_ns=mtime_ns, missing=False)
-                Recording.objects.filter(source_id=pk).update(mtime_ns=mtime_ns, missing=False)
-        self.seen.extend(source.pk for source in sources)
-        self.report.imported += len(fresh)
-        self.report.updated += len(changed)
-
-    def source_fields(self, item: Pending) -> dict[str, Any]:
-        return {
-            "path": item.rel,
-            "format": source_format(item),
-            "size": item.st.st_size if item.size is None else item.size,
-            "sha256": item.sha256,
-            "mtime_ns": item.st.st_mtime_ns,
-            "missing": False,
-            "exchange_count": len(item.exchanges),
-            "data": item.data,
-        }
+        """One batch in one transaction (`batches.write_batch`), counted in the report only
+        once it is committed."""
+        created = write_batch(self.root, self.root_path, batch, touched)
+        self.seen.extend(created)
+        self.report.imported += len(created)
+        self.report.updated += sum(item.existing_id is not None for item in batch)
 
     def mark_missing(self, prune: bool) -> None:
         """Sources (with their exchanges), failures and legacy indexes of the root that this

@@ -222,7 +222,7 @@ class Recording(models.Model):
         ]
         indexes = [
             # /r/<path> across roots, newest import first. Paths are bounded
-            # (importer.MAX_PATH_BYTES), file names (the hash) by the file system, suites by
+            # (walking.MAX_PATH_BYTES), file names (the hash) by the file system, suites by
             # paths: indexed whole.
             models.Index(fields=["path"], name="recording_path_idx"),
             # A source's exchanges, in order.

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inspector import formats, parsing
 from inspector.cassettes.masking import masked_url
 from inspector.cassettes.naming import strip_extension
 from inspector.models import Message, Stream, ToolCall, ToolDef
 
-if TYPE_CHECKING:
-    from inspector.importer import Pending
-
 INT32 = 2**31 - 1
+
+
+@dataclass
+class Pending:
+    """A parsed file waiting for its batch to be written: its exchanges, in order."""
+
+    rel: str
+    data: bytes
+    sha256: str
+    st: os.stat_result
+    format: str
+    exchanges: list[parsing.Recording]
+    legacy_row: dict[str, Any] | None
+    existing_id: int | None  # its Source's
+    size: int | None = None  # of the bytes read (None: the stat's)
 
 
 def suite_of(rel: str, root: Path, legacy: bool) -> str:
@@ -186,3 +200,17 @@ def child_rows(pk: int, parsed: parsing.Recording) -> dict[type, list]:
     ]
     streams = [Stream(recording_id=pk, chunks=parsed.chunks)] if parsed.chunks else []
     return {Message: messages, ToolDef: tools, ToolCall: calls, Stream: streams}
+
+
+def source_fields(item: Pending) -> dict[str, Any]:
+    """The file's Source: its bytes and what says whether they changed."""
+    return {
+        "path": item.rel,
+        "format": source_format(item),
+        "size": item.st.st_size if item.size is None else item.size,
+        "sha256": item.sha256,
+        "mtime_ns": item.st.st_mtime_ns,
+        "missing": False,
+        "exchange_count": len(item.exchanges),
+        "data": item.data,
+    }

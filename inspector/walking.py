@@ -8,6 +8,7 @@ like any other. A folder that cannot be read is reported (`on_error`), never ski
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -17,6 +18,11 @@ LEGACY_INDEX = "index.sqlite"
 PATH_MAX = 4096
 
 OnError = Callable[[str, str], None]
+# The longest path (UTF-8 bytes) stored whole: the (root, path) unique index's entries must fit
+# in a PostgreSQL btree page's third (2,704 bytes). A longer path is an import failure, stored
+# shortened (`stored_path`).
+MAX_PATH_BYTES = 2000
+
 # What a file's name ends with for the import to read it. Cassettes are told from other YAML by
 # their content (`inspector.cassettes.looks_like_cassette`).
 RECORDING_ENDINGS = (".json", ".yaml", ".yml", ".yaml.gz", ".yml.gz", ".json.gz")
@@ -119,3 +125,27 @@ def read_file(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
     if len(data) > max_bytes:
         raise Unreadable(f"larger than --max-bytes (grew past {max_bytes} bytes while read)", st)
     return data, st
+
+
+def text_of_path(path: str) -> str:
+    """A path as text any database takes: a name that is not UTF-8 (os.fsdecode gives its bad
+    bytes as lone surrogates, which neither database stores) keeps them as `\\xff` escapes,
+    so that two such names stay two paths."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def stored_path(rel: str) -> str:
+    """A failure's path as stored: whole up to MAX_PATH_BYTES, else its start and a digest."""
+    data = rel.encode()
+    if len(data) <= MAX_PATH_BYTES:
+        return rel
+    head = data[: MAX_PATH_BYTES - 100].decode("utf-8", "ignore")
+    return f"{head}... ({len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]})"
+
+
+def error_text(exc: BaseException) -> str:
+    """An unexpected exception in one line: its type and the first line of its message."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(message) > 300:
+        message = message[:300] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

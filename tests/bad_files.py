@@ -258,7 +258,7 @@ def write_bad_files(folder: Path) -> dict[str, str | None]:
     write_deep(folder, deep_rel.split("/"), good)
     expected[deep_rel] = None
 
-    # A path longer than the index takes (importer.MAX_PATH_BYTES), and one longer than the
+    # A path longer than the index takes (walking.MAX_PATH_BYTES), and one longer than the
     # system takes: made folder by folder, relative to the one above (mkdir of the whole
     # path would be refused).
     long_rel = "/".join(["p" * 250] * 9) + "/x.json"

@@ -12,9 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError
 
-from inspector import importer, parsing, walking
-from inspector.importer import import_paths, stored_path
+from inspector import batches, importer, parsing, walking
+from inspector.importer import import_paths
 from inspector.models import ImportFailure, Recording
+from inspector.walking import stored_path
 from tests.bad_files import GOOD, dump, with_, write_bad_files, write_deep
 
 MAX = 64 * 1024 * 1024
@@ -75,14 +76,14 @@ def write_hostile(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 
     # A file the database refuses, in a batch of good ones: only it fails.
     (hostile / "refused.json").write_bytes(dump(with_(GOOD, ("test_id", "t.py::test_refused"))))
-    create_rows = importer.create_rows
+    create_rows = batches.create_rows
 
     def refusing_some(model: type, objects: list) -> None:
         create_rows(model, objects)
         if model is Recording and any(r.test_id == "t.py::test_refused" for r in objects):
             raise DatabaseError("value refused")
 
-    monkeypatch.setattr(importer, "create_rows", refusing_some)
+    monkeypatch.setattr(batches, "create_rows", refusing_some)
     return {
         "hostile/forbidden/": "unreadable folder (Permission denied)",
         "hostile/replaced.json": None,
@@ -219,16 +220,16 @@ def test_it_says_what_it_wrote_when_interrupted(tmp_path, monkeypatch, capsys):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(dump(GOOD))
     monkeypatch.setattr(importer, "BATCH_FILES", 2)
-    write_rows, batches = importer.write_rows, []
+    write_rows, written = batches.write_rows, []
 
     def interrupted(model: type, objects: list) -> None:
-        if model is importer.Message:
-            batches.append(len(objects))
-            if len(batches) == 2:
+        if model is batches.Message:
+            written.append(len(objects))
+            if len(written) == 2:
                 raise KeyboardInterrupt  # Ctrl-C while the second batch is written
         write_rows(model, objects)
 
-    monkeypatch.setattr(importer, "write_rows", interrupted)
+    monkeypatch.setattr(batches, "write_rows", interrupted)
     with pytest.raises(SystemExit) as exit_status:
         call_command("import_recordings", str(tmp_path), "--no-progress")
     assert exit_status.value.code == 130

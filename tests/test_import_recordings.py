@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inspector import importer, parsing
+from inspector import batches, importer, parsing
 from inspector.importer import import_paths, walk
 from inspector.models import (
     ImportFailure,
@@ -404,14 +404,14 @@ def test_it_imports_every_fixture_without_failure():
 def test_it_never_leaves_half_a_recording_when_interrupted(tree, monkeypatch):
     write(tree / "agents" / "recordings" / ("b" * 64 + ".json"), GOOD)
 
-    write_rows = importer.write_rows
+    write_rows = batches.write_rows
 
     def interrupted(model, objects):
         if model is Message:
             raise KeyboardInterrupt  # Ctrl-C while the batch's messages are being written
         write_rows(model, objects)
 
-    monkeypatch.setattr(importer, "write_rows", interrupted)
+    monkeypatch.setattr(batches, "write_rows", interrupted)
     with pytest.raises(KeyboardInterrupt):
         import_paths([tree], max_bytes=MAX)
     assert Recording.objects.count() == 0
