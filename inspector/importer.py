@@ -29,6 +29,7 @@ from django.db.models import TextField, Value
 from django.utils import timezone
 
 from inspector import parsing, search
+from inspector.auditing import audit_root
 from inspector.batches import write_batch
 from inspector.formats import exchanges_in
 from inspector.legacy import Legacy, legacy_rows_json
@@ -200,6 +201,7 @@ class Importer:
         with transaction.atomic():
             if whole_tree:
                 self.mark_missing(prune)
+            audit_root(self.root)
             # A file's failure is cleared when it comes by, but its batch may fail it again.
             cleared = [pk for pk in self.cleared if pk not in self.failing]
             for ids in chunks(cleared, SWEEP_IDS):

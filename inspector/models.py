@@ -94,6 +94,10 @@ class ImportRoot(models.Model):
     survives a re-import and works on a colleague's machine with the same checkout."""
 
     path = models.TextField(unique=True)
+    # `import_recordings --root NAME`: the name in URLs (`/<name>/r/...`) once two or more
+    # roots exist; `--git REV` names a root after its revision and reads no folder.
+    name = models.TextField(blank=True, default="")
+    revision = models.TextField(blank=True, default="", help_text="git revision, for --git")
     created = models.DateTimeField(auto_now_add=True)
     last_import = models.DateTimeField(null=True, blank=True)
 
@@ -211,6 +215,16 @@ class Recording(models.Model):
     embedding_dims = models.IntegerField(null=True, blank=True)
     listed_models = OrjsonField(default=list, blank=True)
     details = OrjsonField(default=dict, blank=True, help_text="kind-specific facts")
+    # Name audit (inspector.llama_stack.verdicts): can the harness still find this file? ""
+    # until audited (rows imported before audits are audited by the next import).
+    name_verdict = models.CharField(max_length=20, blank=True, default="")
+    name_reason = models.TextField(blank=True, default="")
+    # The request's hash under today's rule (llama-stack), the name the harness looks for.
+    computed_hash = models.TextField(blank=True, default="")
+    # Digests for finding a request's nearest recordings (explain) and pairing re-recordings
+    # (compare): of the request without its test id, and of its last user message.
+    request_key = models.CharField(max_length=64, blank=True, default="")
+    prompt_key = models.CharField(max_length=64, blank=True, default="")
     # Legacy index.sqlite row
     legacy_request_hash = models.TextField(blank=True)
     legacy_timestamp = models.TextField(blank=True)
@@ -243,6 +257,11 @@ class Recording(models.Model):
                 fields=["is_streaming", "is_exception", "tool_call_count"],
                 name="recording_flags_idx",
             ),
+            # The audit facet and page; a miss's hash among what files should be named.
+            models.Index(fields=["name_verdict"], name="recording_verdict_idx"),
+            models.Index(fields=["computed_hash"], name="recording_computed_hash_idx"),
+            models.Index(fields=["request_key"], name="recording_request_key_idx"),
+            models.Index(fields=["prompt_key"], name="recording_prompt_key_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+from inspector.llama_stack import hashing, verdicts
 from inspector.llama_stack.naming import name_hash, split_test_id
 from inspector.llama_stack.recording import parse
 from inspector.wire.common import DATA_URL, dumps, listify, loads, text_of
@@ -44,6 +45,7 @@ __all__ = [
     "arguments_parse",
     "dumps",
     "gemini_parts",
+    "hashing",
     "listify",
     "loads",
     "name_hash",
@@ -52,4 +54,5 @@ __all__ = [
     "read_body",
     "split_test_id",
     "text_of",
+    "verdicts",
 ]

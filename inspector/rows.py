@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -100,6 +101,7 @@ def recording_fields(item: Pending, index: int, root_path: Path) -> dict[str, An
         path = item.rel
         request_hash = parsing.name_hash(file_name)
         suite = suite_of(item.rel, root_path, legacy_layout)
+    verdict, reason = name_audit(item.format, item.rel, parsed, legacy_layout)
     values = {
         "path": path,
         "format": source_format(item),
@@ -150,10 +152,38 @@ def recording_fields(item: Pending, index: int, root_path: Path) -> dict[str, An
         "listed_models": parsed.listed_models,
         # When the response says it was made (never a zeroed 1970 or year 1: those are none).
         "details": parsed.details | ({"created": parsed.created} if parsed.created else {}),
+        "name_verdict": verdict,
+        "name_reason": reason,
+        "computed_hash": parsed.request_hashes.get(parsing.hashing.CURRENT, ""),
+        "request_key": parsed.request_key,
+        "prompt_key": prompt_key(parsed),
         "legacy_request_hash": str(legacy.get("request_hash") or ""),
         "legacy_timestamp": str(legacy.get("timestamp") or ""),
     }
     return {name: clean(value) for name, value in values.items()}
+
+
+def name_audit(
+    format: str, rel: str, parsed: parsing.Recording | None, legacy_layout: bool
+) -> tuple[str, str]:
+    """The file's own name verdict (`inspector.auditing` adds those that need other files)."""
+    if format == formats.VCR:
+        return parsing.verdicts.NOT_APPLICABLE, "a cassette: VCR matches requests, not names"
+    assert parsed is not None  # only a cassette has no parse here
+    hashes, test_id = parsed.request_hashes, parsed.test_id.raw
+    name = parsing.name_hash(PurePosixPath(rel).name)
+    if parsed.request is not None and hashes.get(parsing.hashing.CURRENT) != name:
+        hashes = parsing.hashing.request_hashes(parsed.request, test_id)  # which older rule?
+    return parsing.verdicts.verdict_of(rel, hashes, test_id, legacy_layout)
+
+
+def prompt_key(parsed: parsing.Recording) -> str:
+    """A digest of the request's last user message: requests that asked the same question
+    (in another test, of another model) share it."""
+    for message in reversed(parsed.messages):
+        if message.role == "user" and message.text.strip():
+            return hashlib.sha256(" ".join(message.text.split()).lower().encode()).hexdigest()
+    return ""
 
 
 def child_rows(pk: int, parsed: parsing.Recording) -> dict[type, list]:

@@ -5,10 +5,12 @@ start of a body that is not JSON) goes into `details["http"]`. Knows nothing of 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from inspector.cassettes import naming
 from inspector.cassettes.reading import Cassette, Interaction, read_cassette
+from inspector.wire.common import key_of
 from inspector.wire.http import read_exchange
 from inspector.wire.types import Recording, TestId
 
@@ -49,6 +51,10 @@ def exchange_of(interaction: Interaction, test: TestId) -> Recording:
         body=interaction.response_body,
     )
     recording.test_id = test
+    body = interaction.request_json
+    if body is None and interaction.request_body:
+        body = hashlib.sha256(interaction.request_body).hexdigest()
+    recording.request_key = key_of([interaction.method.upper(), interaction.url, body])
     if interaction.kind != "http":
         recording.response_type = interaction.kind  # a websocket frame, a gRPC sample...
     recording.details["http"] = http_details(interaction)

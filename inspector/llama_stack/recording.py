@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inspector.llama_stack import hashing
 from inspector.llama_stack.document import RawList, load_document
 from inspector.llama_stack.naming import split_test_id
 from inspector.providers import base_url, provider_of, split_url
@@ -48,6 +49,10 @@ def parse(data: bytes) -> Recording:
     test_id = document.get("test_id", request.get("test_id"))
     recording = Recording(test_id=split_test_id(test_id), kind=classify(request))
     describe_request(recording, request)
+    hashed = hashing.current_document(request, test_id)
+    recording.request_hashes = {} if hashed is None else {hashing.CURRENT: hashing.digest(hashed)}
+    recording.request = request
+    recording.request_key = hashing.request_key(request, hashed)
     describe_response(recording, response)
     link_tool_results(recording)
     return recording

@@ -3,6 +3,7 @@ value, token usage under any provider's names, and times the recorder may have z
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,16 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # deeper than orjson writes (it reads deeper)
         return orjson.dumps(shallow(value)).decode()
+
+
+def key_of(value: Any) -> str:
+    """A digest of a JSON value that does not depend on its keys' order: two requests that
+    asked the same thing have the same key."""
+    try:
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        data = orjson.dumps(shallow(value), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data).hexdigest()
 
 
 def shallow(value: Any, depth: int = WRITE_DEPTH) -> Any:

@@ -152,6 +152,14 @@ class Recording:
     # When the provider says it made the response (`created`, `created_at`); None when the
     # recorder zeroed it (0, 1970-01-01, 0001-01-01): no date is better than 1970.
     created: datetime | None = None
+    # The request's hash under each of the recorder's rules (llama-stack only: `inspector.
+    # llama_stack.hashing`), and a digest of the request without its test id, which two
+    # recordings share when they asked the same thing (any format).
+    request_hashes: dict[str, str] = field(default_factory=dict)
+    request_key: str = ""
+    # The recorded request as read (llama-stack), for hashing it under the older rules when
+    # its name is not today's hash; never stored.
+    request: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def tool_calls(self) -> list[ToolCall]:
