@@ -196,12 +196,19 @@ def current_document(request: dict[str, Any], test_id: str | None) -> dict[str, 
         return None
 
 
-def current_hash(request: dict[str, Any], test_id: str | None) -> str:
-    """The request's hash under today's rule, the name the harness looks for; "" when no rule
-    hashes it. What an import computes of every file (the older rules only for a file whose
-    name is not this: `request_hashes`)."""
+def current_hash(
+    request: dict[str, Any], test_id: str | None
+) -> tuple[str, dict[str, Any] | None]:
+    """The request's hash under today's rule, the name the harness looks for ("" when no rule
+    hashes it), and the document hashed. What an import computes of every file (the older
+    rules only for a file whose name is not this: `request_hashes`)."""
     document = current_document(request, test_id)
-    return "" if document is None else digest(document)
+    if document is None:
+        return "", None
+    try:
+        return digest(document), document
+    except (RecursionError, ValueError, TypeError):  # see request_hashes
+        return "", None
 
 
 def rule_of_name(name_hash: str, hashes: dict[str, str]) -> str | None:

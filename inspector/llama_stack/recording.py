@@ -49,8 +49,8 @@ def parse(data: bytes) -> Recording:
     test_id = document.get("test_id", request.get("test_id"))
     recording = Recording(test_id=split_test_id(test_id), kind=classify(request))
     describe_request(recording, request)
-    hashed = hashing.current_document(request, test_id)
-    recording.request_hashes = {} if hashed is None else {hashing.CURRENT: hashing.digest(hashed)}
+    current, hashed = hashing.current_hash(request, test_id)
+    recording.request_hashes = {hashing.CURRENT: current} if current else {}
     recording.request = request
     recording.request_key = hashing.request_key(request, hashed)
     describe_response(recording, response)
