@@ -72,15 +72,19 @@ def own_verdict(recording: Recording) -> None:
     )
 
 
+def read_later(member: Recording) -> bool:
+    """False for the copy the harness reads first: it looks in the test's own folder, then in
+    common/recordings; a request made outside any test has no folder but common/recordings."""
+    in_common = PurePosixPath(member.path).parent.parts[-2:] == verdicts.FALLBACK
+    return in_common == bool(member.test_id)
+
+
 def mark_group(members: list[Recording]) -> None:
     """Files whose requests hash alike: one name for several files, so only one is replayed.
     Tool invocations hash without their test id: two tests share the call's file."""
     tool = any(member.kind == Recording.Kind.TOOL_INVOKE for member in members)
-    # The harness looks in the test's own folder first, then in common/recordings.
-    replayed = sorted(
-        (m.path for m in members if m.name_verdict == verdicts.CURRENT),
-        key=lambda path: PurePosixPath(path).parent.parts[-2:] == verdicts.FALLBACK,
-    )
+    named = [m for m in members if m.name_verdict == verdicts.CURRENT]
+    replayed = [m.path for m in sorted(named, key=read_later)]
     for member in members:
         others = [m.path for m in members if m.pk != member.pk]
         listed = ", ".join(others[:LISTED]) + (" ..." if len(others) > LISTED else "")

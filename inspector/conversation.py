@@ -45,9 +45,10 @@ TEST_ID_LINK_MAX = 500
 TEST_KEY_CHARS = 16
 
 
-def page_path(recording_path: str) -> str:
-    """A recording's page: its path without `.json`, quoted (a file name may hold `#` or `?`)."""
-    return "/r/" + quote(recording_path.removesuffix(".json"))
+def page_path(recording_path: str, prefix: str = "") -> str:
+    """A recording's page: its path without `.json`, quoted (a file name may hold `#` or `?`),
+    after `prefix`, its root's `Recording.url_prefix`."""
+    return prefix + "/r/" + quote(recording_path.removesuffix(".json"))
 
 
 # `scheme://user:password@`: a URL's credentials, masked wherever a URL is shown.
@@ -75,7 +76,7 @@ def cassette_path_of(recording: Recording) -> str:
 
 def original_url(recording: Recording) -> str:
     """The original bytes: the recording's file, or the cassette an exchange is in."""
-    return "/r/" + quote(source_path_of(recording))
+    return recording.url_prefix + "/r/" + quote(source_path_of(recording))
 
 
 def test_key(test_id: str) -> str:
@@ -91,9 +92,9 @@ def test_url(test_id: str) -> str:
     return f"/test?id={quote(test_id, safe='')}"
 
 
-def raw_section_path(recording_path: str) -> str:
+def raw_section_path(recording_path: str, prefix: str = "") -> str:
     """The raw JSON section of a recording's page, which the page loads on demand."""
-    return "/raw/" + quote(recording_path.removesuffix(".json"))
+    return prefix + "/raw/" + quote(recording_path.removesuffix(".json"))
 
 
 def needs_bytes(recording: Recording, messages: Iterable[Message]) -> bool:
@@ -146,9 +147,9 @@ def build_raw_section(recording: Recording, data: bytes | None, document: Any = 
         document = parsing.loads(data) if data is not None else None
     return RawSection(
         view=view_of(recording),
-        url=page_path(recording.path),
+        url=page_path(recording.path, recording.url_prefix),
         raw_url=original_url(recording),
-        blocks=build_raw(document, recording.path),
+        blocks=build_raw(document, recording.path, recording.url_prefix),
         original_text=(
             data.decode("utf-8", errors="replace")
             if data is not None and len(data) <= COPY_INLINE_MAX and not exchange
@@ -198,10 +199,10 @@ def body_value(body: bytes, parsed: Any) -> Any:
     return body.decode("utf-8", "replace")
 
 
-def build_raw(document: Any, recording_path: str) -> list[RawBlock]:
+def build_raw(document: Any, recording_path: str, prefix: str = "") -> list[RawBlock]:
     if not isinstance(document, dict):
         return []
-    link = value_link(recording_path.removesuffix(".json"))
+    link = value_link(recording_path.removesuffix(".json"), prefix)
     blocks = []
     for key in ("request", "response"):
         if key in document:
@@ -313,9 +314,9 @@ def build_page(
         recording=recording,
         view=view,
         status=status_of(recording),
-        url=page_path(recording.path),
+        url=page_path(recording.path, recording.url_prefix),
         raw_url=original_url(recording),
-        raw_section_url=raw_section_path(recording.path),
+        raw_section_url=raw_section_path(recording.path, recording.url_prefix),
         test_url=test_url(recording.test_id or ""),
         thread=thread,
         chain=build_chain(thread),

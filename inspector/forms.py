@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from inspector import search
+from inspector.llama_stack.verdicts import VERDICTS
 from inspector.models import Prefix, Recording, Source
 
 # _sort keys users may ask for, and the ORM ordering each means (id breaks ties, so pages are
@@ -48,6 +49,7 @@ FACETS = {
     "endpoint": "endpoint",
     "model": "model",
     "provider": "provider",
+    "verdict": "name_verdict",  # the name audit: can the harness still find the file?
 }
 FLAG_FACETS = {
     "streaming": Q(is_streaming=True),
@@ -100,6 +102,7 @@ class RecordingFilter(forms.Form):
     exception = forms.ChoiceField(required=False, choices=YES_NO)
     status = forms.ChoiceField(required=False, choices=STATUSES)
     format = forms.ChoiceField(required=False, choices=FORMATS)
+    verdict = forms.ChoiceField(required=False, choices=[("", "any"), *((v, v) for v in VERDICTS)])
     group = forms.ChoiceField(required=False, choices=GROUPS)
     _sort = forms.ChoiceField(required=False, choices=sort_choices)
     _size = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIZE)

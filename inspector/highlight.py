@@ -281,11 +281,12 @@ def highlight_text(text: str, *, shorten_over: int = 20_000) -> tuple[str, bool]
     return html.escape(text, quote=False), False
 
 
-def value_link(page_path: str) -> Callable[[str], str]:
-    """Links to the route that shows one value of a recording whole."""
+def value_link(page_path: str, prefix: str = "") -> Callable[[str], str]:
+    """Links to the route that shows one value of a recording whole (`prefix`: its root's
+    `Recording.url_prefix`)."""
 
     def link(pointer: str) -> str:
-        return f"/v/{quote(page_path)}?at={quote(pointer, safe='')}"
+        return f"{prefix}/v/{quote(page_path)}?at={quote(pointer, safe='')}"
 
     return link
 

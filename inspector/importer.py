@@ -28,7 +28,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import TextField, Value
 from django.utils import timezone
 
-from inspector import parsing, search
+from inspector import parsing, roots, search
 from inspector.auditing import audit_root
 from inspector.batches import write_batch
 from inspector.formats import exchanges_in
@@ -88,15 +88,18 @@ def import_paths(
     progress: Progress | None = None,
     on_failure: Callable[[str, str], None] | None = None,
     report: Report | None = None,
+    name: str = "",
 ) -> Report:
     """Import each path; `report` (a new one if None) counts what was written as it goes, so
-    that a caller interrupted half way can still say what was."""
+    that a caller interrupted half way can still say what was. `name`: the root's, in URLs."""
     report = Report() if report is None else report
     for target in paths:
         target = Path(target).absolute()
         whole_tree = target.is_dir()
         root_path = target if whole_tree else enclosing_root(target) or target.parent
-        root, _ = ImportRoot.objects.get_or_create(path=text_of_path(str(root_path)))
+        root, _ = ImportRoot.objects.update_or_create(
+            path=text_of_path(str(root_path)), defaults={"name": name} if name else {}
+        )
         importer = Importer(root, root_path, max_bytes, report, progress, on_failure)
         if whole_tree:
             # Walked twice rather than held: the first walk (~1 ms per thousand files) finds
@@ -115,6 +118,7 @@ def import_paths(
         else:
             importer.run([], [str(target)], 1, whole_tree=False, prune=prune)
     search.compact(report.imported + report.updated)
+    roots.refresh()
     return report
 
 
@@ -143,6 +147,14 @@ def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
 
 
 class Importer:
+    # Seams: inspector.gitsource reads a revision's blobs instead of files. Looked up when
+    # called, so that tests that patch this module's os.stat and read_file still reach them.
+    def stat(self, file: str) -> os.stat_result:
+        return os.stat(file)
+
+    def read_bytes(self, file: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+        return read_file(file, max_bytes)
+
     def __init__(
         self,
         root: ImportRoot,
@@ -273,7 +285,7 @@ class Importer:
             )
             return None
         try:
-            st = os.stat(file)
+            st = self.stat(file)
         except OSError as exc:
             self.fail(rel, file_error(file, exc))
             return None
@@ -287,7 +299,7 @@ class Importer:
             self.report.unchanged += 1
             return None
         try:
-            data, st = read_file(file, self.max_bytes)
+            data, st = self.read_bytes(file, self.max_bytes)
         except Unreadable as exc:
             self.fail(rel, exc.reason, exc.st or st)
             return None

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from django.db import models
@@ -267,9 +269,21 @@ class Recording(models.Model):
     def __str__(self) -> str:
         return self.path
 
+    @cached_property
+    def url_prefix(self) -> str:
+        """`/<its root's name>` while two or more roots exist, else "" (inspector.roots): what
+        every link to this recording starts with."""
+        from inspector import roots
+
+        return roots.prefix(self.root_id)
+
     @property
     def raw_url(self) -> str:
-        return f"/r/{self.path}"
+        return f"{self.url_prefix}/r/{self.path}"
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.url_prefix}/r/{quote(self.path.removesuffix('.json'))}"
 
 
 class Stream(models.Model):

@@ -209,7 +209,7 @@ def build_thread(
     """The conversation as turns in order, the response last; every call linked to the
     message answering it and back."""
     images = images or {}
-    image_src = "/i/" + quote(recording.path.removesuffix(".json"))
+    image_src = recording.url_prefix + "/i/" + quote(recording.path.removesuffix(".json"))
     call_views = [call_view(c) for c in sorted(calls, key=lambda c: c.position)]
     seen: dict[tuple[str, str], int] = {}
     for call in call_views:

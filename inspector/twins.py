@@ -16,6 +16,7 @@ EXCHANGE_KEYS = (
     "path", "index", "test_id", "test_file", "test_class", "test_function", "test_params",
     "suite", "format", "kind", "provider", "base_url", "method", "endpoint", "model",
     "streaming", "status", "chunk_count", "messages", "tool_calls", "response", "usage",
+    "name_verdict", "name_reason",
 )  # fmt: skip
 CASSETTE_KEYS = (
     "path", "format", "test_id", "test_file", "test_class", "test_function", "test_params",
@@ -65,6 +66,9 @@ def exchange_json(
             "cached_tokens": recording.cached_tokens,
             "reasoning_tokens": recording.reasoning_tokens,
         },
+        # The name audit (inspector.llama_stack.verdicts): can the harness find this file?
+        "name_verdict": recording.name_verdict,
+        "name_reason": recording.name_reason,
     }
 
 

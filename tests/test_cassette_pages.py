@@ -204,6 +204,7 @@ def test_it_gives_a_llama_stack_recording_s_json_twin(client, tree):
         "kind": "inference", "provider": rec.provider, "base_url": rec.base_url,
         "method": rec.method, "endpoint": rec.endpoint, "model": rec.model,
         "streaming": rec.is_streaming, "status": rec.status, "chunk_count": rec.chunk_count,
+        "name_verdict": rec.name_verdict, "name_reason": rec.name_reason,
         "messages": None, "tool_calls": None, "response": None, "usage": None,
     }  # fmt: skip
     assert twin["messages"] == [
@@ -225,6 +226,7 @@ def test_it_gives_an_exchange_s_json_twin(client, tree):
         "provider": "openai", "base_url": "https://api.openai.com", "method": "POST",
         "endpoint": "/v1/chat/completions", "model": "gpt-4o-mini", "streaming": True,
         "status": 200, "chunk_count": 9,
+        "name_verdict": "n/a", "name_reason": "a cassette: VCR matches requests, not names",
         "messages": [
             {"role": "user", "text": "What is 2+2?", "tool_call_id": ""},
             {"role": "assistant", "text": "4", "tool_call_id": ""},

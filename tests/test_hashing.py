@@ -112,3 +112,8 @@ def test_the_rules_reproduce_the_names_of_the_corpus(corpus: Path):
     assert rules[hashing.BEFORE_FILE_SEARCH] >= 5
     assert rules[hashing.LEGACY_INDEX] >= 30
     assert 0 < rules[None] <= 15
+
+
+def test_small_floats_written_with_an_exponent_round_too():
+    tiny = changed(CHAT, ("body", "temperature"), 1e-06)
+    assert current(tiny) == current(changed(CHAT, ("body", "temperature"), 0.0))

@@ -228,6 +228,7 @@ def test_it_shows_the_facets_in_the_page_without_javascript(client, fixture_reco
         "endpoint",
         "model",
         "provider",
+        "verdict",
         "streaming",
         "tools",
         "exception",

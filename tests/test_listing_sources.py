@@ -111,6 +111,7 @@ def test_it_gives_each_row_its_page_its_file_its_format_and_its_place(client, tr
         "tokens": 20,
         "size": second["size"],
         "status": "ok",
+        "name_verdict": "n/a",
     }
     assert second["size"] == (tree / CASSETTE).stat().st_size
 
@@ -220,6 +221,7 @@ def test_its_json_lists_files_when_grouped(client, tree):
         "tokens": 60,
         "size": (tree / CASSETTE).stat().st_size,
         "status": "ok",
+        "name_verdict": "n/a",
     }
     oldest_first = listed(client, group="source", _sort="imported", _size=1)
     assert oldest_first["sources"][0]["format"] == "llama-stack"

@@ -30,6 +30,7 @@ def test_it_returns_the_matching_recordings_metadata(client, fixture_recordings)
         "tokens": first.total_tokens,
         "size": first.size,
         "status": "ok",
+        "name_verdict": first.name_verdict,
     }
     assert len(body["recordings"]) == 2
     assert body["count"] == Recording.objects.filter(suite="agents").count()

@@ -37,7 +37,8 @@ FILE_SEARCH_DOCUMENT_ID = re.compile(rf"document_id:\s*{UUID}")
 FILE_SEARCH_CITATION = re.compile(rf"<\|{UUID}\|>")
 FILE_SEARCH_MARKS = ("score:", "attributes:", "document_id:", "<|")  # found by C, not regex
 MARK_BYTES = tuple(mark.encode() for mark in FILE_SEARCH_MARKS)
-DIGIT_DOT_DIGIT = re.compile(rb"\d\.\d")
+# A float as orjson writes it: `0.7`, or `1e-06` for small ones.
+FLOAT_BYTES = re.compile(rb"\d\.\d|\d[eE][-+]?\d")
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,13 @@ def file_search_placeholders(text: str) -> str:
 
 def untouched(value: Any) -> bool:
     """Whether no float or string inside `value` can change under any rule: its JSON (written
-    by orjson, ~50 times faster than walking it in Python) has no `digit.digit` and no
-    file-search mark. Most bodies of a real tree walk nowhere then (a base64 image has no dot)."""
+    by orjson, ~50 times faster than walking it in Python) has no float (`0.7`, `1e-06`) and
+    no file-search mark. Most bodies of a real tree walk nowhere then (base64 has no dot)."""
     try:
         data = orjson.dumps(value)
     except (orjson.JSONEncodeError, TypeError):
         return False
-    return DIGIT_DOT_DIGIT.search(data) is None and not any(m in data for m in MARK_BYTES)
+    return FLOAT_BYTES.search(data) is None and not any(m in data for m in MARK_BYTES)
 
 
 def normalized(value: Any, rule: Rule, *, bedrock: bool = False, root: bool = True) -> Any:
@@ -196,9 +197,7 @@ def current_document(request: dict[str, Any], test_id: str | None) -> dict[str, 
         return None
 
 
-def current_hash(
-    request: dict[str, Any], test_id: str | None
-) -> tuple[str, dict[str, Any] | None]:
+def current_hash(request: dict[str, Any], test_id: str | None) -> tuple[str, dict[str, Any] | None]:
     """The request's hash under today's rule, the name the harness looks for ("" when no rule
     hashes it), and the document hashed. What an import computes of every file (the older
     rules only for a file whose name is not this: `request_hashes`)."""

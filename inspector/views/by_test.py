@@ -10,6 +10,7 @@ from inspector.conversation import TEST_ID_LINK_MAX, test_key
 from inspector.forms import TestQuery
 from inspector.models import Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
+from inspector.views.diff import consecutive_diffs
 
 
 @require_safe
@@ -36,13 +37,15 @@ def by_test(request: HttpRequest) -> HttpResponse:
     for call in ToolCall.objects.filter(recording_id__in=ids).order_by("recording", "position"):
         calls.setdefault(call.recording_id, []).append(call)
     turns = []
+    diffs = consecutive_diffs(recordings)
     shown = 0
     for recording in recordings:
         own = messages.get(recording.id, [])
         turns.append(
             {
                 "recording": recording,
-                "url": page_path(recording.path),
+                "url": page_path(recording.path, recording.root_id),
+                "diff_prev": diffs[len(turns)],  # /diff with the recording before
                 "new_messages": own[shown:],  # only what this request added to the thread
                 "calls": [c for c in calls.get(recording.id, []) if c.message_index is None],
             }

@@ -14,10 +14,12 @@ from urllib.parse import quote
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from inspector import roots
 from inspector.cassettes.naming import strip_extension, test_of_path
 from inspector.conversation import shown_url, test_url
 from inspector.models import Message, Recording, Source, ToolCall
 from inspector.twins import cassette_json
+from inspector.views.diff import param_of
 
 # What the page shows of one message or response text; its exchange's page has it whole.
 SHORT_TEXT = 400
@@ -95,7 +97,8 @@ def build_cassette_page(
 ) -> CassettePage:
     test = test_of_path(source.path)
     test_id = test.node_id if test.function else None
-    base = "/r/" + quote(strip_extension(source.path))
+    prefix = roots.prefix(source.root_id)
+    base = prefix + "/r/" + quote(strip_extension(source.path))
     serializer, compressed = serializer_of(source.path)
     summaries = []
     previous: list[Message] | None = None
@@ -120,7 +123,7 @@ def build_cassette_page(
     return CassettePage(
         source=source,
         url=base,
-        raw_url="/r/" + quote(source.path),
+        raw_url=prefix + "/r/" + quote(source.path),
         test=test,
         test_id=exchanges[0].test_id if exchanges else test_id,
         test_url=test_url(exchanges[0].test_id or "") if exchanges else "",
@@ -155,4 +158,6 @@ def cassette(request: HttpRequest, source: Source, as_json: bool) -> HttpRespons
     if as_json:
         return JsonResponse(cassette_json(source, exchanges, by_recording, calls))
     page = build_cassette_page(source, exchanges, by_recording, calls)
-    return render(request, "inspector/cassette.html", {"page": page, "source": source})
+    compare_a = param_of(source.path, source.root_id)  # "Compare with" (views.diff)
+    ctx = {"page": page, "source": source, "compare_a": compare_a}
+    return render(request, "inspector/cassette.html", ctx)

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from inspector import parsing
+from inspector import parsing, roots
 from inspector.cassettes.naming import EXTENSIONS
 from inspector.conversation import exchange_document, source_path_of
 from inspector.formats import VCR
@@ -27,7 +27,7 @@ def get_recording(path: str, *related: str) -> Recording:
     """The recording at `path` under its import root, with `related` one-to-one rows fetched in
     the same query."""
     recording = (
-        Recording.objects.filter(path=path)
+        Recording.objects.filter(path=path, **roots.scope())
         .select_related(*related)
         .order_by(*NEWEST_ROOT_FIRST)
         .first()
@@ -79,9 +79,10 @@ def bad_request(request: HttpRequest, form: forms.Form, json: bool = False) -> H
     return render(request, "inspector/bad_request.html", {"errors": errors}, status=400)
 
 
-def page_path(recording_path: str) -> str:
-    """A recording's page: its path without `.json`."""
-    return "/r/" + recording_path.removesuffix(".json")
+def page_path(recording_path: str, root_id: int | None = None) -> str:
+    """A recording's page: its path without `.json`, after its root's name when two or more
+    roots exist (`roots.prefix`)."""
+    return roots.prefix(root_id) + "/r/" + recording_path.removesuffix(".json")
 
 
 # --------------------------------------------------------------------------- page paths
@@ -103,8 +104,20 @@ def get_exchange(path: str, *related: str) -> Recording:
 
 
 def find_exchange(path: str, *related: str) -> Recording | None:
+    """Also `<root name>/<path>` (/diff's `a` and `b`): within that root, when its first
+    component names one and that root has it."""
+    if roots.CURRENT.get() is None:
+        root_id, rest = roots.split(path)
+        if root_id is not None:
+            token = roots.CURRENT.set(root_id)
+            try:
+                found = find_exchange(rest, *related)
+            finally:
+                roots.CURRENT.reset(token)
+            if found is not None:
+                return found
     return (
-        Recording.objects.filter(path__in=[f"{path}.json", path])
+        Recording.objects.filter(path__in=[f"{path}.json", path], **roots.scope())
         .select_related(*related)
         .order_by(*LLAMA_STACK_FIRST, *NEWEST_ROOT_FIRST)
         .first()
@@ -115,7 +128,9 @@ def find_cassette(path: str) -> Source | None:
     """The cassette whose path is `path` and one of its extensions, without its bytes."""
     return (
         Source.objects.filter(
-            path__in=[path + extension for extension in CASSETTE_EXTENSIONS], format=VCR
+            path__in=[path + extension for extension in CASSETTE_EXTENSIONS],
+            format=VCR,
+            **roots.scope(),
         )
         .defer("data")
         .order_by(*NEWEST_ROOT_FIRST)
@@ -127,7 +142,7 @@ def find_source_bytes(path: str) -> tuple[Source, bytes] | None:
     """The file at `path` (with its extension) and its bytes, for `/r/<path>`; None when no
     source is there. Asked only of a path that ends like a file (`is_file_path`)."""
     source = (
-        Source.objects.filter(path=path)
+        Source.objects.filter(path=path, **roots.scope())
         .only("id", "path", "format")
         .order_by(*NEWEST_ROOT_FIRST)
         .first()

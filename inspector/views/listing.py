@@ -15,12 +15,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from inspector import search
+from inspector import roots, search
 from inspector.cassettes.naming import strip_extension
+from inspector.explaining.misses import looks_like_miss
 from inspector.facets import FACET_CACHE_SECONDS, facets, selection_key
 from inspector.forms import MAX_NUMBER, SORTS, RecordingFilter
 from inspector.models import ImportFailure, Recording, Source
 from inspector.views.common import bad_request, page_path
+from inspector.views.explain import redirect_to_explain
 
 VCR = Source.Format.VCR.value
 # Columns the list shows; everything else (and above all the stored bytes) stays unread. Rows
@@ -30,7 +32,7 @@ LIST_COLUMNS = (
     "id", "path", "file_name", "test_id", "test_file", "test_class", "test_function",
     "test_params", "suite", "kind", "endpoint", "model", "provider", "is_streaming",
     "tool_call_count", "total_tokens", "size", "is_exception", "missing", "source_id", "index",
-    "format",
+    "format", "name_verdict", "name_reason", "root_id",
 )  # fmt: skip
 SOURCE_ID, FORMAT = LIST_COLUMNS.index("source_id"), LIST_COLUMNS.index("format")
 _BY_ATTNAME = {field.attname: field for field in Recording._meta.concrete_fields}
@@ -43,6 +45,9 @@ ROWS_SQL = "SELECT {} FROM {}".format(
 BOOLEANS = frozenset(
     i for i, field in enumerate(_FIELDS) if field.get_internal_type() == "BooleanField"
 )
+
+# The name audit's verdicts as the list's narrow column shows them (the reason is their title).
+SHORT_VERDICTS = {"shared tool hash": "shared", "older rule": "older"}
 
 # A row as the list shows it: LIST_COLUMNS by name, and what `row_of` adds. A dict, because
 # the template engine looks a name up as a key first: on an object or a tuple that lookup
@@ -58,11 +63,12 @@ def row_of(values: tuple[Any, ...], source_path: str, exchanges: int) -> Row:
     # Its page: a llama-stack file's path without `.json`; a cassette exchange's path
     # (`<cassette without extension>/<n>`). The original file: a cassette exchange's is its
     # cassette's.
-    row["page"] = page_path(row["path"])
-    row["raw_url"] = f"/r/{source_path}"
+    row["page"] = page_path(row["path"], row["root_id"])
+    row["raw_url"] = f"{roots.prefix(row['root_id'])}/r/{source_path}"
     row["number"] = row["index"] + 1  # from 1, as in a cassette exchange's address
     row["in_cassette"] = row["format"] == VCR
     row["status"] = status_of(row["missing"], row["is_exception"])
+    row["verdict_label"] = SHORT_VERDICTS.get(row["name_verdict"], row["name_verdict"])
     return row
 
 
@@ -162,7 +168,7 @@ JSON_KEYS = {
     "source": "source_path", "test_id": "test_id", "suite": "suite", "kind": "kind",
     "endpoint": "endpoint", "model": "model", "provider": "provider",
     "streaming": "is_streaming", "tool_calls": "tool_call_count", "tokens": "total_tokens",
-    "size": "size", "status": "status",
+    "size": "size", "status": "status", "name_verdict": "name_verdict",
 }  # fmt: skip
 
 
@@ -179,6 +185,7 @@ def file_of(values: tuple[Any, ...], exchanges: list[Row], matched: int | None) 
     exchanges). `matched`: how many of its exchanges match, when the selection narrows."""
     pk, path, file_format, size, missing, exchange_count = values
     cassette = file_format == VCR
+    prefix = roots.prefix(exchanges[0]["root_id"]) if exchanges else ""
 
     def distinct(column: str) -> list[str]:
         return sorted({r[column] for r in exchanges if r[column]})
@@ -195,8 +202,8 @@ def file_of(values: tuple[Any, ...], exchanges: list[Row], matched: int | None) 
         "first": exchanges[0] if exchanges else {},
         # A cassette's page is its path without extension; a llama-stack file's, its
         # exchange's.
-        "page": "/r/" + strip_extension(path) if cassette else page_path(path),
-        "raw_url": f"/r/{path}",
+        "page": prefix + "/r/" + strip_extension(path) if cassette else prefix + page_path(path),
+        "raw_url": f"{prefix}/r/{path}",
         "providers": distinct("provider"),
         "models": distinct("model"),
         "endpoints": distinct("endpoint"),
@@ -204,6 +211,8 @@ def file_of(values: tuple[Any, ...], exchanges: list[Row], matched: int | None) 
         "tool_calls": sum(r["tool_call_count"] for r in exchanges),
         "streamed": sum(1 for r in exchanges if r["is_streaming"]),
         "status": status_of(missing, any(r["is_exception"] for r in exchanges)),
+        "name_verdict": exchanges[0]["name_verdict"] if exchanges else "",
+        "verdict_label": exchanges[0]["verdict_label"] if exchanges else "",
     }
 
 
@@ -223,6 +232,7 @@ def file_json(file: Row) -> dict[str, Any]:
         "tokens": file["tokens"],
         "size": file["size"],
         "status": file["status"],
+        "name_verdict": first.get("name_verdict", ""),
     }
 
 
@@ -263,6 +273,9 @@ def select_files(form: RecordingFilter) -> tuple[list[Row], int | None]:
 @require_safe
 @vary_on_headers("HX-Request")
 def index(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    if looks_like_miss(q):  # a replay miss pasted into the search box: explain it
+        return redirect_to_explain(request, q)
     form = RecordingFilter(request.GET)
     if not form.is_valid():
         return bad_request(request, form)

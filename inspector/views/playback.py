@@ -76,7 +76,7 @@ def page_of(recording: Recording) -> str:
 def player_context(
     recording: Recording, chunks: Chunks, at: int, speed: str, playing: bool = False
 ) -> dict[str, Any]:
-    path = page_of(recording)
+    path, prefix = page_of(recording), recording.url_prefix
     frame = playback.frame_at(chunks, at)
     return {
         "recording": recording,
@@ -86,9 +86,9 @@ def player_context(
         "speed": speed,
         "speeds": list(playback.SPEEDS),
         "playing": playing and not frame.done,
-        "player_url": f"/play/{path}",
-        "page_url": f"/r/{path}",
-        "stream_url": f"/stream/{path}?{urlencode({'at': frame.at, 'speed': speed})}",
+        "player_url": f"{prefix}/play/{path}",
+        "page_url": f"{prefix}/r/{path}",
+        "stream_url": f"{prefix}/stream/{path}?{urlencode({'at': frame.at, 'speed': speed})}",
         "start_at": 0 if frame.done else frame.at,  # Play at the end starts again
         "next_at": min(frame.at + 1, len(chunks)),
     }
@@ -121,7 +121,7 @@ def timeline_context(recording: Recording, chunks: Chunks, page: int = 0) -> dic
         ) + f": {mark['lane']}"
     return {
         "lanes": [{"name": lane, "y": i * lane_height + 10} for i, lane in enumerate(lanes)],
-        "marks_svg": marks_svg(marks, f"/chunk/{page_of(recording)}"),
+        "marks_svg": marks_svg(marks, f"{recording.url_prefix}/chunk/{page_of(recording)}"),
         "strip_height": len(lanes) * lane_height,
         "strip_width": width,
         "timed": offsets is not None,
@@ -175,8 +175,8 @@ def table_context(recording: Recording, chunks: Chunks, page: int) -> dict[str, 
         "pages": pages,
         "prev_page": page - 1 if page > 0 else None,
         "next_page": page + 1 if page + 1 < pages else None,
-        "chunks_url": f"/chunks/{path}",
-        "chunk_url": f"/chunk/{path}",
+        "chunks_url": f"{recording.url_prefix}/chunks/{path}",
+        "chunk_url": f"{recording.url_prefix}/chunk/{path}",
     }
 
 
@@ -232,7 +232,8 @@ def player(request: HttpRequest, path: str) -> HttpResponse:
     response = render(request, "inspector/_player.html", ctx)
     # The paused point is shareable: the page's URL follows the player.
     query = urlencode({"at": ctx["at"], "speed": state.chosen_speed})
-    response["HX-Replace-Url"] = f"/r/{quote(path)}?{query}#player"  # a name may hold a newline
+    page = f"{recording.url_prefix}/r/{quote(page_of(recording))}"
+    response["HX-Replace-Url"] = f"{page}?{query}#player"  # a name may hold a newline
     return response
 
 
@@ -273,7 +274,7 @@ def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:
         "raw": mark_safe(raw),
         "frame": playback.frame_at(chunks, number + 1),
         "total": len(chunks),
-        "chunk_url": f"/chunk/{page_of(recording)}",
+        "chunk_url": f"{recording.url_prefix}/chunk/{page_of(recording)}",
     }
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from inspector import roots
 from inspector.conversation import (
     build_page,
     build_raw_section,
@@ -38,6 +39,7 @@ from inspector.views.common import (
     is_file_path,
     stored_bytes,
 )
+from inspector.views.diff import param_of
 from inspector.views.playback import stream_of, stream_section
 
 # What a served image may do: nothing. A data: URL that claims to be PNG but holds HTML or SVG
@@ -105,6 +107,7 @@ def recording(request: HttpRequest, path: str) -> HttpResponse:
     )
     nav = neighbours(listing, rec) if listing is not None else None
     ctx = {"page": page, "r": rec, "nav": nav, "exchange": exchange_nav(rec)}
+    ctx["compare_a"] = param_of(rec.path, rec.root_id)  # "Compare with" (views.diff)
     if chunks:
         ctx |= stream_section(rec, request, chunks)
     return render(request, "inspector/recording.html", ctx)
@@ -137,7 +140,7 @@ def exchange_nav(rec: Recording) -> ExchangeNav | None:
         return None
     count = Source.objects.filter(pk=rec.source_id).values_list("exchange_count", flat=True)
     total = count.first() or rec.index + 1
-    base = "/r/" + quote(cassette_path_of(rec))
+    base = rec.url_prefix + "/r/" + quote(cassette_path_of(rec))
     n = rec.index + 1
     return ExchangeNav(
         n=n,
@@ -196,15 +199,16 @@ def neighbours(form: RecordingFilter, rec: Recording) -> Nav:
     theirs, so that "back to list" lands on the page showing the recording, and the lookup stays
     a window."""
     ordered = form.ordered(form.filtered())
-    rows_qs = ordered.values_list("id", "path")
+    rows_qs = ordered.values_list("id", "path", "root_id")
     size = form.size
 
     def state(position: int) -> str:
         offset = (position // size) * size
         return form.query_string(_next=offset or None).removeprefix("?")
 
-    def link(row: tuple[int, str], position: int) -> str:
-        return f"{page_path(row[1])}?from={quote(state(position), safe='')}"
+    def link(row: tuple[int, str, int], position: int) -> str:
+        page = page_path(row[1], roots.prefix(row[2]))
+        return f"{page}?from={quote(state(position), safe='')}"
 
     # The page the list showed, and one row either side: both neighbours are in it.
     base = max(form.offset - 1, 0)
@@ -291,12 +295,13 @@ def value(request: HttpRequest, path: str) -> HttpResponse:
     fragment = request.htmx and not request.htmx.history_restore_request
     # In place, continuation lines are indented as deep as the value sits.
     depth = max(len(pointer_parts(at)) - 1, 0) if fragment else 0
-    html = highlight_json(found, pointer=at, depth=depth, link=value_link(path), expand=True)
+    link = value_link(path, rec.url_prefix)
+    html = highlight_json(found, pointer=at, depth=depth, link=link, expand=True)
     ctx = {
         "r": rec,
         "at": at,
         "html": escaped(html),
-        "page_url": page_path(rec.path),
+        "page_url": page_path(rec.path, rec.url_prefix),
         "raw_url": original_url(rec),
     }
     if fragment:

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from inspector import playback
+from inspector import playback, roots
 from inspector.chunks import Chunks
 from inspector.models import Recording, Stream
 from inspector.playback import Delta, Frame, Slot
@@ -56,13 +56,14 @@ def shared_chunks(path: str) -> tuple[Recording, Chunks]:
     # player reads its path and reasoning only.
     wanted = f"{path}.json"  # a llama-stack recording first, else a cassette exchange
     recording = (
-        Recording.objects.filter(path__in=[wanted, path])
+        Recording.objects.filter(path__in=[wanted, path], **roots.scope())
         .defer("response_text", "details", "listed_models")
         .order_by(*LLAMA_STACK_FIRST, *NEWEST_ROOT_FIRST)
         .first()
     )
     if recording is None:
         raise Http404(f"No recording at {path}")
+    recording.url_prefix  # noqa: B018 (read here, in a thread: the replay's links need it)
     key = (recording.pk, recording.sha256)
     with _shared_lock:  # one load at a time (~50 ms for a million chunks); the others wait
         chunks = _shared.get(key)
@@ -136,7 +137,7 @@ async def replay(
     total, rate = len(chunks), playback.SPEEDS[speed]
     frame = Frame(total=total)
     playback.advance(frame, chunks, at)
-    player_url = f"/play/{page_of(recording)}"
+    player_url = f"{recording.url_prefix}/play/{page_of(recording)}"
     # Chunk `at` is due one gap after the start, as it was after the chunk before it.
     base = playback.due(chunks, max(at - 1, 0))
     try:

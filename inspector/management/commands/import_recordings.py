@@ -7,7 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inspector.gitsource import GitError, import_git
 from inspector.importer import Report, import_paths
+from inspector.models import ImportRoot
+from inspector.roots import valid_name
+from inspector.walking import text_of_path
 
 # What a shell reports for a program ended by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
@@ -35,6 +39,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-progress", action="store_true", help="no progress bar, even on a terminal"
         )
+        parser.add_argument(
+            "--root",
+            metavar="NAME",
+            default="",
+            help="the root's name in URLs (/NAME/r/...) and /compare; one PATH only",
+        )
+        parser.add_argument(
+            "--git",
+            metavar="REV",
+            default="",
+            help="import PATH (a repository, or a folder in one) at this git revision, from "
+            "its objects, with no checkout; one PATH only",
+        )
 
     def execute(self, *args: Any, **options: Any) -> Any:
         # Here rather than in handle(): Ctrl-C during Django's checks is no traceback either.
@@ -51,17 +68,32 @@ class Command(BaseCommand):
         for path in options["paths"]:
             if not Path(path).exists():
                 raise CommandError(f"{path}: no such file or folder")
+        name, rev = options["root"], options["git"]
+        if (name or rev) and len(options["paths"]) > 1:
+            raise CommandError("--root and --git take one PATH")
+        if name:
+            check_name(name, options["paths"][0], rev)
         self.show_progress = sys.stderr.isatty() and not options["no_progress"]
-        report = import_paths(
-            options["paths"],
-            max_bytes=options["max_bytes"],
-            prune=options["prune"],
-            progress=self.progress if self.show_progress else None,
-            on_failure=self.failure,
-            report=self.report,
-        )
+        common = {
+            "max_bytes": options["max_bytes"],
+            "prune": options["prune"],
+            "progress": self.progress if self.show_progress else None,
+            "on_failure": self.failure,
+            "report": self.report,
+            "name": name,
+        }
+        root = None
+        if rev:
+            try:
+                report, root = import_git(options["paths"][0], rev, **common)
+            except GitError as exc:
+                raise CommandError(f"{options['paths'][0]}: {exc}") from None
+        else:
+            report = import_paths(options["paths"], **common)
         self.clear_progress(self.show_progress)
         line = report.line() + (f", pruned {report.pruned}" if report.pruned else "")
+        if root is not None:
+            line += f" (root {root.name}: {rev} at {root.revision[:12]})"
         self.stdout.write(line)
         if report.failed:
             sys.exit(1)
@@ -82,3 +114,19 @@ class Command(BaseCommand):
         filled = width * done // max(total, 1)
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
         sys.stderr.flush()
+
+
+def check_name(name: str, path: str, rev: str) -> None:
+    """A name for URLs, and no other folder's: `--root` names one root."""
+    if not valid_name(name):
+        raise CommandError(
+            f"--root {name}: a name is letters, digits, '.', '_', '~' and '-', and not one of "
+            "the app's own addresses (r, raw, test, compare...)"
+        )
+    if rev:
+        return  # a revision's root is its commit's: a name already taken is an error below
+    target = Path(path).absolute()
+    folder = text_of_path(str(target if target.is_dir() else target.parent))
+    other = ImportRoot.objects.filter(name=name).exclude(path=folder).first()
+    if other is not None:
+        raise CommandError(f"--root {name}: already the name of {other.path}")
