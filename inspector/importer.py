@@ -16,10 +16,8 @@ import os
 import sqlite3
 import stat
 from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ from inspector.formats import exchanges_in
 from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
 from inspector.rows import Pending, clean, recording_fields
-from inspector.storing import copy_in
+from inspector.storing import chunks, copy_in, unseen
 from inspector.walking import (
     MAX_PATH_BYTES,
     Unreadable,
@@ -128,22 +126,6 @@ def enclosing_root(file: Path) -> Path | None:
         if file.is_relative_to(root):
             return Path(root)
     return None
-
-
-def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
-    """The ids not in `seen` (sorted)."""
-    gone = array("q")
-    for pk in ids:
-        at = bisect_left(seen, pk)
-        if at == len(seen) or seen[at] != pk:
-            gone.append(pk)
-    return gone
 
 
 class Importer:

@@ -1,7 +1,12 @@
-"""Writing an import's rows: COPY on PostgreSQL, bulk_create on SQLite."""
+"""Writing an import's rows: COPY on PostgreSQL, bulk_create on SQLite; and the id batches its
+sweeps work in."""
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from django.db import connection
@@ -57,3 +62,20 @@ def db_value(field: Field, obj: Model) -> Any:
     if isinstance(value, Value):
         return value.value  # already as the database takes it
     return field.get_db_prep_save(value, connection)
+
+
+# Of the importer's sweeps: ids in batches a statement takes, and the ids a run did not see.
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def unseen(ids: Iterable[int], seen: list[int] | array) -> array:
+    """The ids not in `seen` (sorted)."""
+    gone = array("q")
+    for pk in ids:
+        at = bisect_left(seen, pk)
+        if at == len(seen) or seen[at] != pk:
+            gone.append(pk)
+    return gone

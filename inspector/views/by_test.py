@@ -10,7 +10,7 @@ from inspector.conversation import TEST_ID_LINK_MAX, test_key
 from inspector.forms import TestQuery
 from inspector.models import Message, Recording, ToolCall
 from inspector.views.common import bad_request, page_path
-from inspector.views.diff import consecutive_diffs
+from inspector.views.compare_with import consecutive_diffs
 
 
 @require_safe

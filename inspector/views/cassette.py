@@ -19,7 +19,7 @@ from inspector.cassettes.naming import strip_extension, test_of_path
 from inspector.conversation import shown_url, test_url
 from inspector.models import Message, Recording, Source, ToolCall
 from inspector.twins import cassette_json
-from inspector.views.diff import param_of
+from inspector.views.compare_with import param_of
 
 # What the page shows of one message or response text; its exchange's page has it whole.
 SHORT_TEXT = 400

@@ -39,7 +39,7 @@ from inspector.views.common import (
     is_file_path,
     stored_bytes,
 )
-from inspector.views.diff import param_of
+from inspector.views.compare_with import param_of
 from inspector.views.playback import stream_of, stream_section
 
 # What a served image may do: nothing. A data: URL that claims to be PNG but holds HTML or SVG
