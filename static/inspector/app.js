@@ -9,21 +9,24 @@
   }
 
   // --- the list: j/k move a highlighted row, Enter opens it -------------------------------
-  let cursor = -1;
+  // The highlighted row is the one marked `current`, read from the page each time: a swap of
+  // another part of it (the facets load after the rows) must not move it, and a new list has none.
   function rows() {
     return Array.from(document.querySelectorAll("#recording-list tbody tr[data-href]"));
+  }
+  function currentRow() {
+    return rows().findIndex((row) => row.classList.contains("current"));
   }
   function highlight(index) {
     const all = rows();
     if (!all.length) return false;
-    cursor = Math.max(0, Math.min(index, all.length - 1));
+    const cursor = Math.max(0, Math.min(index, all.length - 1));
     all.forEach((row, i) => row.classList.toggle("current", i === cursor));
     all[cursor].scrollIntoView({ block: "nearest" });
     const link = all[cursor].querySelector("a.open");
     if (link) link.focus({ preventScroll: true });
     return true;
   }
-  document.addEventListener("htmx:afterSwap", () => { cursor = -1; });
 
   // --- the player: a stream that does not start (503 busy) says so while htmx retries -----
   function waiting(event, shown) {
@@ -53,6 +56,7 @@
       return;
     }
     const inList = rows().length > 0;
+    const cursor = currentRow();
     if (event.key === "j") {
       if (inList ? highlight(cursor + 1) : follow("next")) event.preventDefault();
     } else if (event.key === "k") {
