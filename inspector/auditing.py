@@ -14,7 +14,7 @@ from inspector import parsing
 from inspector.formats import LEGACY, LLAMA_STACK, VCR
 from inspector.models import ImportRoot, Recording
 from inspector.rows import name_audit, prompt_key
-from inspector.views.common import source_bytes
+from inspector.stored import source_bytes
 
 verdicts = parsing.verdicts
 GROUP_VERDICTS = (verdicts.DUPLICATE, verdicts.SHARED_TOOL_HASH)

@@ -2,7 +2,8 @@
 
 Within a test (a llama-stack test id; a cassette is its own test, its exchanges paired in
 order), recordings at one path in both roots are one request: equal bytes are unchanged, else
-the answer changed (*response*) or only the bytes did (*noise*: ids, `created`, indentation).
+the answer changed (*response*: `diffing.classify.ANSWER_COLUMNS`) or only the bytes did
+(*noise*: ids, `created`, indentation, chunking).
 Those left over in a test pair up, a removed one with an added one of the same endpoint (same
 prompt first, then in order), as *request* changed: the test now asks something else, so the
 file's name (its request's hash) is another. What is left is added or removed.
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-import orjson
-
+from inspector.diffing.classify import ANSWER_COLUMNS
+from inspector.diffing.responses import arguments_value
 from inspector.formats import VCR
 from inspector.models import Recording, ToolCall
 
@@ -39,14 +40,6 @@ LABELS = {
 PAIRING = (
     "id", "path", "test_id", "suite", "format", "sha256", "request_key", "prompt_key",
     "endpoint",
-)  # fmt: skip
-# The answer a test gets: a pair differing in none of these (nor in its response's tool calls)
-# differs in noise only.
-ANSWER = (
-    "response_text", "response_reasoning", "finish_reason", "prompt_tokens",
-    "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "tool_call_count",
-    "is_exception", "exception_message", "status", "chunk_count", "embedding_count",
-    "embedding_dims", "listed_models",
 )  # fmt: skip
 IDS_PER_QUERY = 2000  # under SQLite's bound-parameter limit (32,766), a few queries at most
 
@@ -215,12 +208,8 @@ def classify(pairs: list[tuple[Entry, Entry]]) -> Iterator[Item]:
     if not pairs:
         return
     answers = answers_of([a.pk for a, _ in pairs]) | answers_of([b.pk for _, b in pairs])
-    with_calls = [
-        pk
-        for a, b in pairs
-        for pk in (a.pk, b.pk)
-        if answers[a.pk]["tool_call_count"] or answers[b.pk]["tool_call_count"]
-    ]
+    counts = {pk: answer.pop("tool_call_count") for pk, answer in answers.items()}
+    with_calls = [pk for a, b in pairs for pk in (a.pk, b.pk) if counts[a.pk] or counts[b.pk]]
     calls = response_calls(with_calls)
     for a, b in pairs:
         same = answers[a.pk] == answers[b.pk] and calls.get(a.pk) == calls.get(b.pk)
@@ -236,7 +225,9 @@ def batches(ids: list[int]) -> Iterator[list[int]]:
 def answers_of(ids: list[int]) -> dict[int, dict[str, Any]]:
     found = {}
     for batch in batches(ids):
-        for row in Recording.objects.filter(id__in=batch).values("id", *ANSWER):
+        # tool_call_count: whose calls to read (`classify` takes it out of the answer).
+        columns = ("id", "tool_call_count", *ANSWER_COLUMNS)
+        for row in Recording.objects.filter(id__in=batch).values(*columns):
             found[row.pop("id")] = row
     return found
 
@@ -250,12 +241,5 @@ def response_calls(ids: list[int]) -> dict[int, list[tuple[str, Any]]]:
         for pk, name, arguments in rows.order_by("recording_id", "position").values_list(
             "recording_id", "name", "arguments"
         ):
-            calls[pk].append((name, parsed_arguments(arguments)))
+            calls[pk].append((name, arguments_value(arguments)))
     return dict(calls)
-
-
-def parsed_arguments(arguments: str) -> Any:
-    try:
-        return orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return arguments

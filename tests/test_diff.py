@@ -231,6 +231,9 @@ def test_it_shows_where_two_streams_are_chunked_differently(client, roots):
     imported(roots)
     found = diff_json(client, STREAM)
     assert found["class"] == NOISE_ONLY
+    # /compare, classing in bulk from stored columns, says the same (one rule for both).
+    compared = client.get("/compare.json", {"a": "before", "b": "after"}).json()
+    assert [(c["class"], c["b"]) for c in compared["changed"]] == [("noise", f"after/{STREAM}")]
     assert [op["op"] for op in found["response"]["text"]] == ["equal"]
     chunks = found["chunks"]
     assert chunks["count"] == {"a": 8, "b": 7}

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from inspector.diffing.noise import denoised
-from inspector.diffing.responses import USAGE_FIELDS, arguments_value
+from inspector.diffing.responses import arguments_value
 from inspector.llama_stack import hashing
 
 REQUEST_CHANGED = "request changed"
@@ -30,37 +30,38 @@ def request_key_of(request: dict[str, Any] | None) -> str:
         return ""
 
 
-def usage_of(recording: Any) -> dict[str, int | None]:
-    return {name: getattr(recording, f"{name}_tokens", None) for name in USAGE_FIELDS}
+# What a test gets back, as a Recording's columns. Two recordings of one request that agree on
+# these and on their response's tool calls (names, arguments as JSON) differ in noise only:
+# ids, clocks, indentation, chunking. /diff's verdict (`summary_of`) and /compare's classes in
+# bulk (`inspector.comparing`) both read this one list, so they cannot disagree.
+ANSWER_COLUMNS = (
+    "response_text", "response_reasoning", "finish_reason", "prompt_tokens",
+    "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "is_exception",
+    "exception_type", "exception_message", "status", "embedding_count", "embedding_dims",
+    "listed_models",
+)  # fmt: skip
 
 
-def exception_of(recording: Any) -> str:
-    if not getattr(recording, "is_exception", False):
-        return ""
-    return f"{recording.exception_type}: {recording.exception_message}"
+def answer_of(recording: Any, calls: Iterable[Any] = ()) -> dict[str, Any]:
+    """A Recording's answer: ANSWER_COLUMNS and its response's tool calls (`calls`: ToolCall
+    rows; those of the request's messages are left out), arguments as sent."""
+    answer = {column: getattr(recording, column, None) for column in ANSWER_COLUMNS}
+    answer["tool_calls"] = [
+        (call.name, call.arguments) for call in calls if call.message_index is None
+    ]
+    return answer
 
 
 def summary_of(
     recording: Any, calls: Iterable[Any] = (), request: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What `classify` compares of a Recording: its request's key (of `request`, the recorded
-    request document, when given; else the key the importer stored, `request_key`), its
-    response's columns and the response's tool calls (`calls`: ToolCall rows; those of the
-    request's messages are left out), and the digest of its bytes (`sha256`)."""
+    request document, when given; else the key the importer stored, `request_key`), its answer
+    (`answer_of`) and the digest of its bytes (`sha256`)."""
     key = request_key_of(request) if request is not None else ""
     return {
         "request": key or recording.request_key,
-        "response": {
-            "text": recording.response_text,
-            "reasoning": recording.response_reasoning,
-            "finish_reason": recording.finish_reason,
-            "tool_calls": [
-                (call.name, call.arguments) for call in calls if call.message_index is None
-            ],
-            "usage": usage_of(recording),
-            "status": recording.status,
-            "exception": exception_of(recording),
-        },
+        "response": answer_of(recording, calls),
         "raw": recording.sha256,
     }
 
@@ -73,10 +74,9 @@ def comparable(response: Mapping[str, Any]) -> dict[str, Any]:
 
 def classify(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     """ "request changed" when the normalized requests differ; else "response changed" when
-    the assembled responses do (text, reasoning, finish reason, tool calls' names and
-    arguments, usage, status, exception); else "noise only" when the raw bytes still differ
-    (ids, clocks, chunking); else "unchanged". `a` and `b` are `summary_of`'s dicts:
-    `{"request": key, "response": {...}, "raw": digest}`."""
+    the answers do (ANSWER_COLUMNS, tool calls' names and arguments); else "noise only" when
+    the raw bytes still differ (ids, clocks, chunking); else "unchanged". `a` and `b` are
+    `summary_of`'s dicts: `{"request": key, "response": {...}, "raw": digest}`."""
     if a["request"] != b["request"]:
         return REQUEST_CHANGED
     if comparable(a["response"]) != comparable(b["response"]):

@@ -4,7 +4,7 @@ page `/diff` shows. Pure: the view reads the rows and documents and passes them 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.diffing.classify import classify, request_key_of
@@ -24,6 +24,7 @@ class Side:
     test_id: str | None
     response: Response
     raw: str  # a digest of its bytes (the file's, or the interaction's document's)
+    answer: dict[str, Any] = field(default_factory=dict)  # classify.answer_of its Recording
     stored_key: str = ""  # Recording.request_key, when the request is not at hand
     hashed: bool = True  # named by the recorder's request hash (llama-stack), not a cassette
 
@@ -40,20 +41,7 @@ class Side:
 
     def summary(self) -> dict[str, Any]:
         """`classify`'s view of this side."""
-        r = self.response
-        return {
-            "request": self.request_key(),
-            "response": {
-                "text": r.text,
-                "reasoning": r.reasoning,
-                "finish_reason": r.finish_reason,
-                "tool_calls": list(r.tool_calls),
-                "usage": r.usage,
-                "status": r.status,
-                "exception": r.exception,
-            },
-            "raw": self.raw,
-        }
+        return {"request": self.request_key(), "response": self.answer, "raw": self.raw}
 
 
 def shown_request_differences(

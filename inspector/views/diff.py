@@ -22,6 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 from inspector import parsing, roots
 from inspector.cassettes.naming import strip_extension
 from inspector.chunks import Chunks
+from inspector.diffing.classify import answer_of
 from inspector.diffing.exchanges import Side, cassette_diff, exchange_diff
 from inspector.diffing.responses import Response
 from inspector.diffing.text import changed, word_ops
@@ -143,6 +144,7 @@ def side_of(rec: Recording, document: Any, calls: list[ToolCall], chunks: Chunks
         request=request if isinstance(request, dict) else None,
         test_id=rec.test_id,
         response=response_of(rec, calls, chunks),
+        answer=answer_of(rec, calls),
         raw=raw,
         stored_key=rec.request_key,
         hashed=rec.format != VCR,
