@@ -27,7 +27,7 @@ serve: install
 	@echo ""
 	@echo "Recording Inspector is starting: open http://$(HOST):$(PORT)/"
 	@echo ""
-	$(BIN)/python manage.py serve --host '$(HOST)' --port '$(PORT)' $(if $(WEB_CONCURRENCY),--workers '$(WEB_CONCURRENCY)')
+	$(BIN)/python manage.py serve --watch --host '$(HOST)' --port '$(PORT)' $(if $(WEB_CONCURRENCY),--workers '$(WEB_CONCURRENCY)')
 
 services:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' bash tests/services.sh
@@ -46,7 +46,8 @@ test-postgres: install services
 # Not part of `make test`: about 5 minutes once bench/cache is built, then a minute for the
 # 1,000,000-chunk stream (bench/long_stream.py), then two for the corpus as it is
 # (bench/real_trees.py), then a few for /explain at 100,000 recordings (bench/explain.py) and
-# one for /compare of two roots of 3,000 files (bench/compare.py; --db postgres --pg-url URL).
+# one for /compare of two roots of 3,000 files (bench/compare.py; --db postgres --pg-url URL),
+# then the content search at 100,000 recordings (bench/text_search.py, BENCH_TEXT_ARGS="--quick").
 # Options: make bench BENCH_ARGS="--quick --db sqlite"
 # BENCH_STREAM_ARGS="--quick" BENCH_REAL_ARGS="--db sqlite" BENCH_EXPLAIN_ARGS="--quick"
 # Sets up the PostgreSQL server it measures first, as `make test` does (unless BENCH_ARGS has
@@ -61,6 +62,7 @@ bench: install
 	$(BIN)/python bench/real_trees.py $(BENCH_REAL_ARGS)
 	$(BIN)/python bench/explain.py $(BENCH_EXPLAIN_ARGS)
 	$(BIN)/python bench/compare.py $(BENCH_COMPARE_ARGS)
+	$(BIN)/python bench/text_search.py $(BENCH_TEXT_ARGS)
 
 # Not part of `make test` nor `make bench`: about 5 minutes. 50 clients against `manage.py serve`
 # (WEB_CONCURRENCY processes, default twice the cores) in three phases: plain, during an import,

@@ -1,4 +1,4 @@
-"""The list's facets: each one's values with counts over the current selection, kept per
+"""The list's facets: each one's values with exact counts over the current selection, kept per
 selection until an import changes the data."""
 
 from __future__ import annotations
@@ -6,16 +6,19 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from django.core.cache import cache
+from django.db.models import Case, Count, F, QuerySet, TextField, Value, When
 
-from inspector.forms import FACET_COLUMNS, FACETS, FLAG_HOLDS, RecordingFilter
-from inspector.models import ImportRoot, Source
+from inspector import search
+from inspector.forms import FACETS, FLAG_FACETS, MAX_NUMBER, RecordingFilter
+from inspector.models import ImportRoot, Recording, Source
 
+# Values shown at once; the rest behind "show all".
 FACET_LIMIT = 12
-FACET_SCAN = 10_000
 # Facet counts are kept per selection and data version (`data_version`); this only bounds how
 # long a change no finished import announced (an interrupted one) goes unseen.
 FACET_CACHE_SECONDS = 3600
@@ -24,6 +27,8 @@ FACET_CACHE_SECONDS = 3600
 NOT_SELECTION = ("_sort", "_size", "group")
 COUNTING: dict[str, threading.Lock] = {}  # key: held while one thread counts it
 COUNTING_LOCK = threading.Lock()
+
+T = TypeVar("T")
 
 
 def data_version() -> str:
@@ -44,97 +49,154 @@ def facet_key(form: RecordingFilter) -> str:
 
 def selection_key(kind: str, form: RecordingFilter, ignored: tuple[str, ...]) -> str:
     """A cache key for what `kind` counts of the form's selection (but `ignored` parameters),
-    at the data's current version."""
-    selection = {k: v for k, v in form.state().items() if k not in ignored}
+    at the data's current version. A facet's values are sorted: `?model=a&model=b` and
+    `?model=b&model=a` are one selection."""
+    selection = {
+        k: sorted(v) if isinstance(v, list) else v
+        for k, v in form.state().items()
+        if k not in ignored
+    }
     if form.words:
         selection["q"] = " ".join(form.words)
-    text = orjson.dumps([data_version(), sorted(selection.items())])
+    # Once per request (a form is one request's): /facets keys both its counts and the count.
+    version = form.__dict__.get("_data_version")
+    if version is None:
+        version = form.__dict__["_data_version"] = data_version()
+    text = orjson.dumps([version, sorted(selection.items())])
     return f"{kind}:" + hashlib.sha256(text).hexdigest()
 
 
-def facet_counts_of(form: RecordingFilter) -> dict[str, Any]:
-    """`count_facets`, kept until an import changes the data. Counting reads up to 10,000 rows
-    per selection: 0.1 s alone, 7-23 s under 50 clients' load (the issue's figures, before this
-    cache); at 20,000 recordings a /facets request took 30-50 ms alone counted, 3-5 ms from
-    the cache (bench/load.py, "alone")."""
-    key = facet_key(form)
-    counts = cache.get(key)
-    if counts is not None:
-        return counts
-    # One thread counts, the process's others asking for the same counts wait for it: after an
-    # import every list page asks at once, and each of a process's request threads (~12 with
-    # 50 clients on 4 processes) would count the same rows, ~45 ms of CPU each, side by side.
+def kept(key: str, count: Callable[[], T]) -> T:
+    """`count()`, kept under `key` until an import changes the data. One thread counts, the
+    process's others asking for the same key wait for it: after an import every list page asks
+    at once, and each of a process's request threads (~12 with 50 clients on 4 processes) would
+    count the same rows side by side."""
+    found = cache.get(key)
+    if found is not None:
+        return found
     with COUNTING_LOCK:
         lock = COUNTING.setdefault(key, threading.Lock())
     with lock:
-        counts = cache.get(key)
-        if counts is None:
-            counts = count_facets(form)
-            cache.set(key, counts, FACET_CACHE_SECONDS)
+        found = cache.get(key)
+        if found is None:
+            found = count()
+            cache.set(key, found, FACET_CACHE_SECONDS)
     with COUNTING_LOCK:
         COUNTING.pop(key, None)
-    return counts
+    return found
+
+
+def facet_counts_of(form: RecordingFilter) -> dict[str, Any]:
+    """`count_facets`, kept until an import changes the data: at 20,000 recordings a /facets
+    request took 30-50 ms alone counted, 3-5 ms from the cache (bench/load.py, "alone")."""
+    return kept(facet_key(form), lambda: count_facets(form))
+
+
+def selected(form: RecordingFilter, *, skip: str | None = None) -> QuerySet[Recording]:
+    """The selection's rows (but `skip`'s choice), to count. Search words alone are matched in
+    the search index, as `listing.count_matches` does: the filter's `search.contains` reads
+    every recording's wide row for a common word."""
+    if not form.narrowed(skip=skip):
+        ids = search.newest_query(form.words, MAX_NUMBER)
+        if ids is not None:
+            return Recording.objects.filter(id__in=ids)
+    return form.filtered(skip=skip)
 
 
 def count_facets(form: RecordingFilter) -> dict[str, Any]:
-    """Each facet's most frequent values with counts, over the selection as narrowed by the
-    other facets, and each flag's count of yes and of rows read. Counts cover at most the
-    newest FACET_SCAN recordings of each selection, so that they stay quick at any size. One
-    query per selection (the whole one, and one per chosen facet without its own choice)
-    reads the facet columns of those rows; Python counts them."""
-    scans: dict[str | None, list[dict[str, Any]]] = {}
+    """Every value of each facet with its exact count over the selection as narrowed by the
+    other facets (a facet's own choice left out, so that its other values can be added), and
+    each flag's count of yes and no. The database counts, in two statements at most:
 
-    def scan(name: str) -> list[dict[str, Any]]:
-        skip = name if form.cleaned_data.get(name) else None  # else: the whole selection
-        if skip not in scans:
-            scans[skip] = list(form.newest(FACET_SCAN + 1, skip=skip).values(*FACET_COLUMNS))
-        return scans[skip][:FACET_SCAN]
+    - the whole selection grouped by every facet and flag at once, one row per combination
+      that occurs (hundreds, where the rows are 100,000s), summed here per facet: one scan of
+      the selection, where a GROUP BY per facet was one each (SQLite at 100,000 recordings,
+      `streaming=yes&format=vcr`, each scan walking the format index: 5.9 s -> 1.2 s);
+    - each chosen facet's own values over the selection without its choice, one GROUP BY
+      each, joined by UNION ALL."""
+    expressions = {name: answer_of(name) for name in (*FLAG_FACETS, *FACETS)}
+    chosen = [name for name in expressions if form.cleaned_data.get(name)]
+    counts: dict[str, Counter[str]] = {name: Counter() for name in expressions}
+    # Flags first: grouped by an indexed column first, SQLite walks that index to group
+    # without sorting, reading each row out of order (2x slower at 100,000 recordings).
+    combinations = (
+        selected(form).order_by().values(**{f"by_{n}": e for n, e in expressions.items()})
+    )
+    for row in combinations.annotate(n=Count("id")):
+        for name in expressions:
+            if name not in chosen:
+                counts[name][row[f"by_{name}"]] += row["n"]
+    parts = [
+        selected(form, skip=name).order_by().values_list(Value(name), expressions[name])
+        for name in chosen
+    ]
+    parts = [part.annotate(n=Count("id")) for part in parts]
+    if parts:
+        for name, value, n in parts[0].union(*parts[1:], all=True):
+            counts[name][value] += n
+    values = {
+        name: sorted(
+            ((value, n) for value, n in counts[name].items() if value),  # "", NULL: no value
+            key=lambda item: (-item[1], item[0]),
+        )
+        for name in FACETS
+    }
+    flags = {name: {"yes": counts[name]["yes"], "no": counts[name]["no"]} for name in FLAG_FACETS}
+    return {"values": values, "flags": flags}
 
-    values = {}
-    for name, column in FACETS.items():
-        counts = Counter(row[column] for row in scan(name) if row[column])
-        values[name] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT]
-    flags = {}
-    for name, holds in FLAG_HOLDS.items():
-        rows = scan(name)
-        flags[name] = (sum(1 for row in rows if holds(row)), len(rows))
-    capped = any(len(rows) > FACET_SCAN for rows in scans.values())
-    return {"values": values, "flags": flags, "capped": capped}
+
+def answer_of(name: str) -> Any:
+    """What a facet groups by: its column, or a flag's "yes" / "no"."""
+    if name in FACETS:
+        return F(FACETS[name])
+    return Case(
+        When(FLAG_FACETS[name], then=Value("yes")), default=Value("no"), output_field=TextField()
+    )
 
 
 def facets(form: RecordingFilter) -> dict[str, Any]:
-    """Each facet's values with counts (`facet_counts_of`) and the links that choose them; the
-    page says when the counts stop at FACET_SCAN rows."""
+    """Each facet's values with counts (`facet_counts_of`) and the links that add a value to
+    the facet's choice or take it away: the first FACET_LIMIT shown, the rest in `more`."""
     counted = facet_counts_of(form)
     found = []
     for name in FACETS:
-        chosen = form.cleaned_data.get(name) or ""
+        chosen = form.cleaned_data.get(name) or []
         options = [
             {
                 "value": value,
                 "label": short_label(name, value),
                 "count": n,
-                "chosen": value == chosen,
-                "url": form.query_string(**{name: "" if value == chosen else value}),
+                "chosen": value in chosen,
+                "url": form.query_string(**{name: toggled(chosen, value)}),
             }
             for value, n in counted["values"][name]
         ]
-        if chosen and not any(o["chosen"] for o in options):
-            options.insert(
-                0,
-                {
-                    "value": chosen,
-                    "label": short_label(name, chosen),
-                    "count": None,
-                    "chosen": True,
-                    "url": form.query_string(**{name: ""}),
-                },
-            )
-        found.append({"name": name, "options": options})
-    for name in FLAG_HOLDS:
+        # A chosen value that no row of the rest of the selection has: still shown, to undo.
+        counted_values = {o["value"] for o in options}
+        options[:0] = [
+            {
+                "value": value,
+                "label": short_label(name, value),
+                "count": None,
+                "chosen": True,
+                "url": form.query_string(**{name: toggled(chosen, value)}),
+            }
+            for value in chosen
+            if value not in counted_values
+        ]
+        more = options[FACET_LIMIT:]
+        found.append(
+            {
+                "name": name,
+                "options": options[:FACET_LIMIT],
+                "more": more,
+                "total": len(options),
+                "more_chosen": any(o["chosen"] for o in more),
+            }
+        )
+    for name in FLAG_FACETS:
         chosen = form.cleaned_data.get(name) or ""
-        yes, scanned = counted["flags"][name]
-        counts = {"yes": yes, "no": scanned - yes}
+        counts = counted["flags"][name]
         options = [
             {
                 "value": value,
@@ -145,8 +207,13 @@ def facets(form: RecordingFilter) -> dict[str, Any]:
             }
             for value in ("yes", "no")
         ]
-        found.append({"name": name, "options": options})
-    return {"groups": found, "capped": counted["capped"], "scan": FACET_SCAN}
+        found.append({"name": name, "options": options, "more": [], "total": 2})
+    return {"groups": found}
+
+
+def toggled(chosen: list[str], value: str) -> list[str]:
+    """The facet's choice with `value` taken away when it is in it, else added."""
+    return [v for v in chosen if v != value] if value in chosen else [*chosen, value]
 
 
 FORMAT_LABELS = dict(Source.Format.choices)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
-from inspector import search
+from inspector import content_search, search
+from inspector.contents import terms_of
 from inspector.llama_stack.verdicts import VERDICTS
 from inspector.models import Prefix, Recording, Source
 
@@ -56,13 +60,43 @@ FLAG_FACETS = {
     "tools": Q(tool_call_count__gt=0),
     "exception": Q(is_exception=True),
 }
-# The same conditions on a row of FACET_COLUMNS: facet counts are made in Python.
-FLAG_HOLDS = {
-    "streaming": lambda row: row["is_streaming"],
-    "tools": lambda row: row["tool_call_count"] > 0,
-    "exception": lambda row: row["is_exception"],
-}
-FACET_COLUMNS = [*FACETS.values(), "is_streaming", "tool_call_count", "is_exception"]
+# How many values of one facet a selection may hold at once (`?model=a&model=b&...`).
+MAX_FACET_VALUES = 100
+
+
+class FacetValues(forms.Field):
+    """Any number of one facet's values (`?model=a&model=b`: any of them matches), each
+    checked as a CharField would (length, no NUL) and against `choices` when given. A plain
+    string (a form made from a dict) is one value. Cleans to a list without repeats."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_length: int = 1000, choices: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.choices = None if choices is None else {value for value, _ in choices}
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in (None, ""):
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        if len(values) > MAX_FACET_VALUES:
+            raise ValidationError(f"at most {MAX_FACET_VALUES} values")
+        cleaned: list[str] = []
+        for one in values:
+            if not isinstance(one, str):
+                raise ValidationError("a value must be text")
+            one = one.strip()
+            if len(one) > self.max_length:
+                raise ValidationError(f"a value is longer than {self.max_length} characters")
+            if "\x00" in one:
+                raise ValidationError("null characters are not allowed")
+            if self.choices is not None and one and one not in self.choices:
+                raise ValidationError(f"{one!r} is not one of the choices")
+            if one and one not in cleaned:
+                cleaned.append(one)
+        return cleaned
 
 
 class SharedFields(dict):
@@ -92,17 +126,19 @@ class RecordingFilter(forms.Form):
     every value is validated, so a bad query string is a 400, never a 500."""
 
     q = forms.CharField(required=False, max_length=500, strip=True)
-    suite = forms.CharField(required=False, max_length=1000)
-    file = forms.CharField(required=False, max_length=1000)
-    endpoint = forms.CharField(required=False, max_length=1000)
-    model = forms.CharField(required=False, max_length=1000)
-    provider = forms.CharField(required=False, max_length=1000)
+    # What the recordings say (inspector/content_search.py): words, "quoted phrases".
+    text = forms.CharField(required=False, max_length=500, strip=True)
+    suite = FacetValues()
+    file = FacetValues()
+    endpoint = FacetValues()
+    model = FacetValues()
+    provider = FacetValues()
     streaming = forms.ChoiceField(required=False, choices=YES_NO)
     tools = forms.ChoiceField(required=False, choices=YES_NO)
     exception = forms.ChoiceField(required=False, choices=YES_NO)
     status = forms.ChoiceField(required=False, choices=STATUSES)
-    format = forms.ChoiceField(required=False, choices=FORMATS)
-    verdict = forms.ChoiceField(required=False, choices=[("", "any"), *((v, v) for v in VERDICTS)])
+    format = FacetValues(choices=FORMATS)
+    verdict = FacetValues(choices=[(v, v) for v in VERDICTS])
     group = forms.ChoiceField(required=False, choices=GROUPS)
     _sort = forms.ChoiceField(required=False, choices=sort_choices)
     _size = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIZE)
@@ -135,17 +171,32 @@ class RecordingFilter(forms.Form):
     def words(self) -> list[str]:
         return (self.cleaned_data.get("q") or "").split()
 
+    @property
+    def terms(self) -> list[tuple[str, ...]]:
+        """The content search's terms (`contents.terms_of`)."""
+        return terms_of(self.cleaned_data.get("text") or "")
+
     def state(self, **changes: Any) -> dict[str, Any]:
-        """The non-empty parameters of this state, with `changes` applied."""
-        values = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        """The non-empty parameters of this state, with `changes` applied. A facet's value
+        is a list (one value given alone is one item)."""
+        values = {k: v for k, v in self.cleaned_data.items() if v not in (None, "", [])}
         values.pop("_next", None)
         values.pop("_facets", None)
-        values.update(changes)
-        return {k: v for k, v in values.items() if v not in (None, "")}
+        for name, value in changes.items():
+            values[name] = [value] if name in FACETS and isinstance(value, str) else value
+        return {k: v for k, v in values.items() if v not in (None, "", [])}
+
+    def state_pairs(self, **changes: Any) -> list[tuple[str, Any]]:
+        """The state as (name, value) pairs, a facet's once per value: the hidden inputs."""
+        return [
+            (name, one)
+            for name, value in self.state(**changes).items()
+            for one in (value if isinstance(value, list) else [value])
+        ]
 
     def query_string(self, **changes: Any) -> str:
         state = self.state(**changes)
-        return f"?{urlencode(state)}" if state else "?"
+        return f"?{urlencode(state, doseq=True)}" if state else "?"
 
     def filtered(self, *, skip: str | None = None) -> QuerySet[Recording]:
         """Recordings matching every criterion (but `skip`, for that facet's own counts)."""
@@ -154,9 +205,13 @@ class RecordingFilter(forms.Form):
         for word in self.words:
             # Case-insensitive substring of the test id, or of the path (file name, hash).
             qs = qs.filter(self.matching(word))
+        if self.terms:
+            qs = qs.filter(content_search.matching(self.terms))
         for name, column in FACETS.items():
             if name != skip and data.get(name):
-                qs = qs.filter(**{column: data[name]})
+                # Any of the chosen values; each as `column = value`, which LongText's lookup
+                # turns into what its prefix index serves (an `IN` would not be).
+                qs = qs.filter(reduce(or_, (Q(**{column: value}) for value in data[name])))
         for name, condition in FLAG_FACETS.items():
             if name != skip and data.get(name):
                 qs = qs.filter(condition if data[name] == "yes" else ~condition)
@@ -170,15 +225,22 @@ class RecordingFilter(forms.Form):
         return qs
 
     def narrowed(self, *, skip: str | None = None) -> bool:
-        """Whether anything but search words narrows the selection (but `skip`)."""
-        names = [*FACETS, *FLAG_FACETS, "status"]
+        """Whether anything but the `q` words narrows the selection (but `skip`); content
+        words (`text`) do: only their own index lists their pages (`newest_sql`)."""
+        names = [*FACETS, *FLAG_FACETS, "status", "text"]
         return any(self.cleaned_data.get(name) for name in names if name != skip)
 
     def newest_sql(self, start: int, stop: int) -> tuple[str, list[Any]] | None:
         """A statement listing the ids of rows `start` to `stop` when the search index can list
         them itself (search.newest_sql): only search words chosen, default order. None
         otherwise."""
-        if self.sort != DEFAULT_SORT or self.narrowed():
+        if self.sort != DEFAULT_SORT:
+            return None
+        if self.terms:  # content words alone: their index lists the page (content_search.py)
+            if self.words or self.narrowed(skip="text"):
+                return None
+            return content_search.newest_sql(self.terms, start, stop)
+        if self.narrowed():
             return None
         return search.newest_sql(self.words, start, stop)
 

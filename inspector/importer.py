@@ -29,7 +29,7 @@ from django.utils import timezone
 from inspector import parsing, roots, search
 from inspector.auditing import audit_root
 from inspector.batches import write_batch
-from inspector.formats import exchanges_in
+from inspector.contents import exchanges_in, write_contents  # formats' reader, + bodies
 from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
 from inspector.rows import Pending, clean, recording_fields
@@ -195,12 +195,17 @@ class Importer:
         with transaction.atomic():
             if whole_tree:
                 self.mark_missing(prune)
-            audit_root(self.root)
+            self.audit()
             # A file's failure is cleared when it comes by, but its batch may fail it again.
             cleared = [pk for pk in self.cleared if pk not in self.failing]
             for ids in chunks(cleared, SWEEP_IDS):
                 ImportFailure.objects.filter(pk__in=ids).delete()
             ImportRoot.objects.filter(pk=self.root.pk).update(last_import=timezone.now())
+
+    def audit(self) -> None:
+        """The name audit across the root's files (a seam: inspector.watching audits only the
+        groups its few files are in)."""
+        audit_root(self.root)
 
     def lookup(self, rels: list[str]) -> tuple[dict[str, tuple], dict[str, dict[str, Any]]]:
         """What is known of these files: their sources, and their legacy index rows."""
@@ -378,7 +383,9 @@ class Importer:
     def write(self, batch: list[Pending], touched: list[tuple[int, int]]) -> None:
         """One batch in one transaction (`batches.write_batch`), counted in the report only
         once it is committed."""
-        created = write_batch(self.root, self.root_path, batch, touched)
+        with transaction.atomic():
+            created = write_batch(self.root, self.root_path, batch, touched)
+            write_contents(batch, created)  # what the recordings say, for `?text=`
         self.seen.extend(created)
         self.report.imported += len(created)
         self.report.updated += sum(item.existing_id is not None for item in batch)
@@ -388,14 +395,7 @@ class Importer:
         run did not find."""
         sources = Source.objects.filter(root=self.root)
         gone = unseen(sources.values_list("id", flat=True).iterator(), sorted(self.seen))
-        for ids in chunks(gone, SWEEP_IDS):
-            if prune:
-                deleted = sources.filter(pk__in=ids).delete()[1]
-                self.report.pruned += deleted.get("inspector.Recording", 0)
-            else:
-                sources.filter(pk__in=ids).update(missing=True)
-                Recording.objects.filter(source_id__in=ids).update(missing=True)
-        self.report.missing += len(gone)
+        self.mark_gone(gone, prune)
         # Failures of files not found (those found were taken out as they came by).
         self.cleared.extend(pk for pk in self.failed_before.values() if pk not in self.failing)
         indexes = LegacyIndex.objects.filter(root=self.root).exclude(
@@ -405,3 +405,19 @@ class Importer:
             indexes.delete()
         else:
             indexes.update(missing=True)
+
+    def mark_gone(self, gone: Iterable[int], prune: bool) -> None:
+        """These sources (and their exchanges) are gone from disk: missing, or deleted. Also
+        the seam of inspector.watching, which knows which files went. `updated`: what an open
+        list counts as changed (inspector/views/changes.py)."""
+        sources = Source.objects.filter(root=self.root)
+        for ids in chunks(gone, SWEEP_IDS):
+            if prune:
+                deleted = sources.filter(pk__in=ids).delete()[1]
+                self.report.pruned += deleted.get("inspector.Recording", 0)
+            else:
+                sources.filter(pk__in=ids).update(missing=True)
+                Recording.objects.filter(source_id__in=ids, missing=False).update(
+                    missing=True, updated=timezone.now()
+                )
+            self.report.missing += len(ids)

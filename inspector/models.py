@@ -286,6 +286,22 @@ class Recording(models.Model):
         return f"{self.url_prefix}/r/{quote(self.path.removesuffix('.json'))}"
 
 
+class RecordingContent(models.Model):
+    """What a recording says, as one text (`inspector.contents`), for the content search
+    (`?text=`): a side table, so that the wide recording row stays as narrow as the list needs,
+    written by the importer and deleted with its recording. Its full-text index is the
+    database's own over `words` (migration 0015): FTS5 on SQLite, a GIN-indexed `tsvector` on
+    PostgreSQL."""
+
+    recording = models.OneToOneField(
+        Recording, on_delete=models.CASCADE, primary_key=True, related_name="content"
+    )
+    text = models.TextField(help_text="capped (contents.CAP_BYTES); snippets are cut from it")
+    # What the index reads: the words of `text` casefolded, accents stripped, one space apart
+    # (`contents.words_of`), so that both databases split them alike.
+    words = models.TextField(blank=True, default="")
+
+
 class Stream(models.Model):
     """The streamed chunks of one recording, in arrival order: a sequence of compact dicts
     `{"i": index, "k": [what it carries], "role", "content", "reasoning",

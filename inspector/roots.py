@@ -30,7 +30,8 @@ ROOTS_SECONDS = 5
 RESERVED = frozenset((
     "r", "raw", "play", "stream", "chunk", "chunks", "i", "v", "test", "errors", "facets",
     "compare", "compare.json", "diff", "diff.json", "recordings.json", "static", "audit",
-    "audit.json", "explain", "explain.json", "admin",
+    "audit.json", "explain", "explain.json", "admin", "overview", "overview.json",
+    "export.zip", "recordings.jsonl", "changes", "test.json", "favicon.ico",
 ))  # fmt: skip
 UNSAFE = re.compile(r"[^A-Za-z0-9._~-]+")
 NAME = re.compile(r"[A-Za-z0-9._~-]+")

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from inspector import parsing
 from inspector.highlight import highlight_json, highlight_text
 from inspector.images import ImageView, RawImage, image_view
+from inspector.markdown import render as render_markdown
 from inspector.models import Message, Recording, ToolCall, ToolDef
 from inspector.snippets import escaped, preview
 
@@ -80,6 +81,16 @@ class PartView:
     text: str = ""
     html: SafeString | None = None  # highlighted JSON
     image: ImageView | None = None
+    markdown: SafeString | None = None  # the text as Markdown, beside its raw view
+
+
+def prose_part(text: str) -> PartView:
+    """A message's or response's text, shown as Markdown with its exact text a toggle away
+    (`_turn.html#text`); a text too long to render is shown as it is."""
+    markdown = render_markdown(text)
+    return PartView(
+        type="text", text=text, markdown=None if markdown is None else escaped(markdown)
+    )
 
 
 @dataclass
@@ -150,7 +161,9 @@ def text_parts(text: str, as_json: bool) -> list[PartView]:
         html, was_json = highlight_text(text)
         if was_json:
             return [PartView(type="json", text=text, html=escaped(html))]
-    return [PartView(type="text", text=text)]
+        # A tool's result is data, not prose: shown as it is.
+        return [PartView(type="text", text=text)]
+    return [prose_part(text)]
 
 
 def message_parts(

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+from django.templatetags.static import static
 from django.urls import path, register_converter
 from django.urls.converters import PathConverter
+from django.views.generic import RedirectView
 
 from inspector.roots import within_root, within_root_async
 from inspector.views import (
     audit,
     by_test,
+    changes,
     compare,
     diff,
     errors,
     explain,
+    export,
     listing,
+    overview,
     playback,
     recording,
     streaming,
@@ -36,9 +41,17 @@ register_converter(RootName, "root")
 
 urlpatterns = [
     path("", listing.index, name="index"),
+    # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
+    path("favicon.ico", RedirectView.as_view(url=static("inspector/favicon.svg"), permanent=True)),
     path("recordings.json", listing.recordings_json, name="recordings-json"),
+    path("recordings.jsonl", export.recordings_jsonl, name="recordings-jsonl"),
+    path("export.zip", export.export_zip, name="export-zip"),
     path("facets", listing.facet_counts, name="facet-counts"),
+    path("overview", overview.overview, name="overview"),
+    path("overview.json", overview.overview_json, name="overview-json"),
+    path("changes", changes.changes, name="changes"),
     path("test", by_test.by_test, name="by-test"),
+    path("test.json", by_test.by_test_json, name="by-test-json"),
     path("errors", errors.import_errors, name="import-errors"),
     path("diff", diff.diff, name="diff"),
     path("diff.json", diff.diff_json, name="diff-json"),

@@ -136,7 +136,8 @@ def test_it_links_a_test_by_a_key_when_its_id_is_too_long_for_an_address(client,
     assert re.fullmatch(r"/test\?key=[0-9a-f]{16}", links[0])
     response = client.get(links[0])
     assert response.status_code == 200
-    assert [turn["recording"] for turn in response.context["turns"]] == [rec]
+    shown = [turn.recording for thread in response.context["threads"] for turn in thread.turns]
+    assert shown == [rec]
     # ?id= still works, and short ids keep their readable link.
     assert client.get("/test", {"id": rec.test_id}).status_code == 200
     short = client.get("/r/hostile/recordings/bom").content.decode()

@@ -326,8 +326,11 @@ def test_it_links_a_recording_page_to_its_diffs(client, roots):
     page = client.get("/diff?" + urlencode({"a": a})).content.decode()  # without htmx
     assert f'href="{escape(other_root)}"' in page
     assert "<html" in page
+    # /test: the two roots' copies are two threads (neither continues the other), and a
+    # thread's requests link to their diffs (tests/test_threads.py); this test's one request
+    # has none before it.
     by_test = client.get("/test?" + urlencode({"id": rec.test_id})).content.decode()
-    assert "diff with request 1" in by_test
+    assert "2 recordings in 2 threads" in by_test
 
 
 # --------------------------------------------------------------------------- pure helpers

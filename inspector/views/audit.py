@@ -101,12 +101,12 @@ def audit_of(request: HttpRequest) -> dict[str, Any] | RecordingFilter | Collect
     extra = CollectedQuery(request.GET)
     if not extra.is_valid():
         return extra
-    chosen = selection.cleaned_data.get("verdict")
+    chosen = selection.cleaned_data.get("verdict") or []  # a facet: any of several values
     # Counts of every verdict: the selection without its own verdict (as a facet's counts).
     recordings = selection.filtered(skip="verdict")
     counts, unaudited = verdict_counts(recordings)
     listed = (
-        recordings.filter(name_verdict=chosen)
+        recordings.filter(name_verdict__in=chosen)
         if chosen
         else recordings.filter(name_verdict__in=LISTED)
     )
@@ -122,11 +122,11 @@ def audit_of(request: HttpRequest) -> dict[str, Any] | RecordingFilter | Collect
         state = selection.state(**changes)
         if collected:
             state["collected"] = collected
-        return "?" + urlencode(state) if state else ""
+        return "?" + urlencode(state, doseq=True) if state else ""
 
     return {
         "selection": selection,
-        "chosen": chosen,
+        "chosen": ", ".join(chosen),
         "counts": counts,
         "unaudited": unaudited,
         "total": sum(counts.values()) + unaudited,
@@ -134,9 +134,9 @@ def audit_of(request: HttpRequest) -> dict[str, Any] | RecordingFilter | Collect
             {
                 "verdict": v,
                 "count": n,
-                "chosen": v == chosen,
+                "chosen": v in chosen,
                 "list_url": "/" + selection.query_string(verdict=v, _size=None),
-                "audit_url": "/audit" + here(verdict=None if v == chosen else v),
+                "audit_url": "/audit" + here(verdict=None if v in chosen else v),
                 "help": HELP[v],
             }
             for v, n in counts.items()
@@ -149,7 +149,7 @@ def audit_of(request: HttpRequest) -> dict[str, Any] | RecordingFilter | Collect
         "prev_url": "/audit" + here(_next=max(start - size, 0) or None) if start else None,
         "collected": collected,
         "unused": unused_recordings(recordings, collected) if collected else None,
-        "hidden": selection.state(),
+        "hidden": selection.state_pairs(),  # a facet once per value
         "json_url": "/audit.json" + here(),
     }
 

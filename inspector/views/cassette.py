@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.safestring import SafeString
 
 from inspector import roots
 from inspector.cassettes.naming import strip_extension, test_of_path
 from inspector.conversation import shown_url, test_url
+from inspector.markdown import render as render_markdown
 from inspector.models import Message, Recording, Source, ToolCall
+from inspector.snippets import escaped
+from inspector.thread import TOOL_ROLES
 from inspector.twins import cassette_json
 from inspector.views.compare_with import param_of
 
@@ -39,6 +44,24 @@ class ExchangeSummary:
     @property
     def kind(self) -> str:
         return str(self.http.get("kind") or "http")
+
+    @cached_property
+    def texts(self) -> list[tuple[Message, SafeString | None]]:
+        """Each new message, with its text as Markdown where the page shows it whole."""
+        return [
+            (m, None if m.role in TOOL_ROLES else short_markdown(m.text)) for m in self.new_messages
+        ]
+
+    @cached_property
+    def response_markdown(self) -> SafeString | None:
+        return short_markdown(self.recording.response_text)
+
+
+def short_markdown(text: str) -> SafeString | None:
+    """A text short enough to show whole, as Markdown; a longer one is cut to SHORT_TEXT as it
+    is (Markdown cut short is broken Markdown), its exchange's page showing it whole."""
+    html = render_markdown(text) if text and len(text) <= SHORT_TEXT else None
+    return None if html is None else escaped(html)
 
 
 @dataclass

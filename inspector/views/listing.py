@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from inspector import roots, search
+from inspector import content_search, finding, roots, search
 from inspector.cassettes.naming import strip_extension
 from inspector.explaining.misses import looks_like_miss
 from inspector.facets import FACET_CACHE_SECONDS, facets, selection_key
@@ -95,6 +95,15 @@ def select(form: RecordingFilter) -> tuple[list[Row], int | None]:
     rows = with_sources(list(listed))
     more = len(rows) > form.size
     return rows[: form.size], (form.offset + form.size if more else None)
+
+
+def with_snippets(rows: list[Row], form: RecordingFilter) -> None:
+    """A content search's hits with their words in context (`row["snippet"]`), cut from the
+    page's stored content: the list shows them, its JSON twin does not."""
+    if form.terms:
+        found = content_search.snippets([row["id"] for row in rows], form.terms)
+        for row in rows:
+            row["snippet"] = found.get(row["id"], [])
 
 
 def searched_rows(ids_sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -276,12 +285,19 @@ def index(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
     if looks_like_miss(q):  # a replay miss pasted into the search box: explain it
         return redirect_to_explain(request, q)
-    form = RecordingFilter(request.GET)
+    found = finding.find(q)  # a quoted hash, a file name, an absolute path
+    if found.page:  # a full request hash that one recording has: open it
+        return finding.open_recording(request, found.page)
+    form = RecordingFilter(found.query(request.GET))
     if not form.is_valid():
         return bad_request(request, form)
     rows, next_offset = select_files(form) if form.by_source else select(form)
+    if not form.by_source:
+        with_snippets(rows, form)
     # Each row links to its page with the list's state, for j/k there.
     back = "?from=" + quote(form.query_string(_next=form.offset or None).removeprefix("?"))
+    if form.cleaned_data.get("text"):  # the page marks these words and shows the first (find.js)
+        back += "&text=" + quote(form.cleaned_data["text"])
     ctx = {
         "form": form,
         "rows": rows,
@@ -303,6 +319,12 @@ def index(request: HttpRequest) -> HttpResponse:
     # (/facets, on load), so the rows never wait for them. Without JavaScript, ?_facets=1.
     ctx["facets"] = facets(form) if form.cleaned_data.get("_facets") else None
     ctx["facets_url"] = "/facets" + form.query_string()
+    # The exact count: known at once on the last page; counted with the facets otherwise (in
+    # /facets, which fills it in, or here without JavaScript).
+    if rows and next_offset is None:
+        ctx["count"] = form.offset + len(rows)
+    else:
+        ctx["count"] = match_count(form) if ctx["facets"] else None
     if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
         return render(request, "inspector/index.html#results", ctx)
     ctx["failure_count"] = failure_count()
@@ -320,11 +342,13 @@ def sort_link(form: RecordingFilter, key: str) -> dict[str, str]:
 
 @require_safe
 def facet_counts(request: HttpRequest) -> HttpResponse:
-    """The facets of a selection, with counts: the list loads them after its rows."""
+    """The facets of a selection, with counts, and how many match (for the summary line, out
+    of band): the list loads them after its rows."""
     form = RecordingFilter(request.GET)
     if not form.is_valid():
         return bad_request(request, form)
-    return render(request, "inspector/index.html#facets", {"form": form, "facets": facets(form)})
+    ctx = {"form": form, "facets": facets(form), "count": match_count(form)}
+    return render(request, "inspector/index.html#facets_response", ctx)
 
 
 @require_safe

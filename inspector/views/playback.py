@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
@@ -94,8 +95,11 @@ def player_context(
     }
 
 
-def timeline_context(recording: Recording, chunks: Chunks, page: int = 0) -> dict[str, Any]:
-    """What the recording page shows of a stream: the strip, the first page of the table."""
+def timeline_context(
+    recording: Recording, chunks: Chunks, page: int = 0, picked: int | None = None
+) -> dict[str, Any]:
+    """What the recording page shows of a stream: the strip, a page of the table (the first,
+    or the picked chunk's)."""
     offsets = playback.times(chunks)
     marks = playback.marks(chunks)
     lanes = playback.lane_order({mark["lane"] for mark in marks})
@@ -127,7 +131,7 @@ def timeline_context(recording: Recording, chunks: Chunks, page: int = 0) -> dic
         "timed": offsets is not None,
         "duration": round(offsets[-1], 3) if offsets else None,
         "per_column": per_column,
-        **table_context(recording, chunks, page),
+        **table_context(recording, chunks, page, picked),
     }
 
 
@@ -146,7 +150,10 @@ def marks_svg(marks: list[dict[str, Any]], chunk_url: str) -> str:
     )
 
 
-def table_context(recording: Recording, chunks: Chunks, page: int) -> dict[str, Any]:
+def table_context(
+    recording: Recording, chunks: Chunks, page: int, picked: int | None = None
+) -> dict[str, Any]:
+    """A page of the chunk table; `picked`, the chunk shown beside it, is marked in it."""
     pages = max(1, -(-len(chunks) // CHUNK_PAGE))
     page = max(0, min(page, pages - 1))
     start = page * CHUNK_PAGE
@@ -171,6 +178,7 @@ def table_context(recording: Recording, chunks: Chunks, page: int) -> dict[str, 
     path = page_of(recording)
     return {
         "chunk_rows": rows,
+        "picked": picked,
         "chunk_page": page,
         "pages": pages,
         "prev_page": page - 1 if page > 0 else None,
@@ -187,15 +195,16 @@ def stream_section(recording: Recording, request: HttpRequest, chunks: Chunks) -
     if state.is_valid():
         at, speed = state.position(len(chunks)), state.chosen_speed
     # Without JavaScript, ?chunks=K pages the table and ?chunk=N shows a chunk.
-    page = int_or(request.GET.get("chunks"), 0)
     shown = int_or(request.GET.get("chunk"), -1)
+    picked = shown if 0 <= shown < len(chunks) else None
+    page = int_or(request.GET.get("chunks"), 0 if picked is None else picked // CHUNK_PAGE)
     return {
         "has_timeline": True,
         "chunk_total": len(chunks),
         "chunk_detail": chunk_detail(recording, chunks, shown)
         if 0 <= shown < len(chunks)
         else None,
-        **timeline_context(recording, chunks, page),
+        **timeline_context(recording, chunks, page, picked),
         **player_context(recording, chunks, at, speed),
     }
 
@@ -247,7 +256,14 @@ def chunk(request: HttpRequest, path: str) -> HttpResponse:
     number = query.cleaned_data["n"]
     if number >= len(chunks):
         raise Http404("no such chunk")
-    return render(request, "inspector/_chunk.html", chunk_detail(recording, chunks, number))
+    detail = render_to_string(
+        "inspector/_chunk.html", chunk_detail(recording, chunks, number), request
+    )
+    # With it, out of band, the table page that holds it, its row marked: a mark picked on the
+    # timeline shows where the chunk is in the table, whichever page was shown.
+    table = table_context(recording, chunks, number // CHUNK_PAGE, picked=number)
+    table_page = render_to_string("inspector/_chunk_table.html", {**table, "oob": True}, request)
+    return HttpResponse(detail + table_page)
 
 
 def chunk_detail(recording: Recording, chunks: Chunks, number: int) -> dict:

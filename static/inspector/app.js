@@ -28,6 +28,92 @@
     return true;
   }
 
+  // --- the search boxes: one history entry per search, not one per letter -----------------
+  // The form replaces the URL as results come (hx-replace-url); the first results after a new
+  // burst of typing (after a pause of TYPING_PAUSE_MS) push a new entry instead, so that Back
+  // returns to the page before that search. Bursts are timed by the keys, not the responses,
+  // so a slow server does not make one search several entries.
+  const SEARCH_BOXES = ["search", "search-text"];
+  const TYPING_PAUSE_MS = 1000;
+  let lastTyped = -Infinity;
+  let newSearch = false;
+  document.addEventListener("input", (event) => {
+    if (!SEARCH_BOXES.includes(event.target.id)) return;
+    const now = performance.now();
+    if (now - lastTyped > TYPING_PAUSE_MS) newSearch = true;
+    lastTyped = now;
+  });
+  // An empty box is left out of the address (`?q=agents`, not `?q=agents&text=`).
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (!event.detail.elt.matches("form[data-search-form]")) return;
+    for (const name of ["q", "text"]) {
+      if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
+    }
+  });
+  document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+    const config = event.detail.requestConfig;
+    if (!config || !config.elt || !config.elt.matches("form[data-search-form]")) return;
+    if (newSearch) event.detail.history.type = "push";
+    newSearch = false;
+  });
+
+  // --- history: Back twice in a row shows the page the address says -----------------------
+  // Each Back asks the server for its page again (htmx-config historyCacheSize 0); an older
+  // answer that came last would show the page before. Only the newest request is kept.
+  let restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", (event) => {
+    if (restoring && restoring.readyState !== XMLHttpRequest.DONE) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+
+  // --- a whole row opens what its link opens (the list's recording, the chunk table's chunk) --
+  document.addEventListener("click", (event) => {
+    if (event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const row = event.target.closest && event.target.closest("table.list tbody tr");
+    if (!row || event.target.closest("a, button, input, select, textarea, summary, label")) return;
+    const selected = window.getSelection();
+    if (selected && !selected.isCollapsed && row.contains(selected.anchorNode)) return; // copying
+    const link = row.querySelector("a.open");
+    if (link) link.click();
+  });
+
+  // --- the facets fold away on a narrow screen, where the rows come first ------------------
+  const narrow = window.matchMedia("(max-width: 900px)");
+  let facetsWanted = null; // null: as the screen suits; true/false once the user toggled them
+  function fitFacets() {
+    const fold = document.getElementById("facet-fold");
+    if (!fold) return;
+    const open = facetsWanted === null ? !narrow.matches : facetsWanted || !narrow.matches;
+    if (fold.open !== open) fold.open = open;
+  }
+  document.addEventListener("click", (event) => {
+    const summary = event.target.closest && event.target.closest("#facet-fold > summary");
+    if (summary) facetsWanted = !summary.parentElement.open;
+  });
+  narrow.addEventListener("change", () => { facetsWanted = null; fitFacets(); });
+  document.addEventListener("DOMContentLoaded", fitFacets);
+  document.addEventListener("htmx:load", fitFacets);
+
+  // --- the chunk timeline: the picked chunk is marked on the strip and in its table page ----
+  // (the chunk's answer brings the table page that holds it, with its row marked: _chunk_table.html)
+  document.addEventListener("click", (event) => {
+    const mark = event.target.closest && event.target.closest("svg.strip a");
+    if (!mark) return;
+    document.querySelectorAll("svg.strip .mark.picked").forEach((m) => m.classList.remove("picked"));
+    const rect = mark.querySelector(".mark");
+    if (rect) rect.classList.add("picked");
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    const table = document.getElementById("chunk-table");
+    const row = table && table.querySelector("tr.picked");
+    if (!row) return;
+    // Scrolled within the table's own box, not the page (scrollTop, no inline style).
+    const above = row.offsetTop < table.scrollTop;
+    const below = row.offsetTop + row.offsetHeight > table.scrollTop + table.clientHeight;
+    if (above || below) table.scrollTop = Math.max(0, row.offsetTop - table.clientHeight / 3);
+  });
+
   // --- the player: a stream that does not start (503 busy) says so while htmx retries -----
   function waiting(event, shown) {
     const player = event.target.closest && event.target.closest("#player");
@@ -46,7 +132,12 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.metaKey || event.ctrlKey || event.altKey) return;
-    if (event.key === "Escape" && event.target.id === "search") { event.target.blur(); return; }
+    // Esc leaves a search box as it is: a type=search input would clear itself (and the list).
+    if (event.key === "Escape" && SEARCH_BOXES.includes(event.target.id)) {
+      event.preventDefault();
+      event.target.blur();
+      return;
+    }
     if (typing(event)) return;
     const search = document.getElementById("search");
     if (event.key === "/" && search) {

@@ -1,28 +1,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from inspector.importer import import_paths
 from inspector.models import Recording
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-@pytest.fixture
-def imported(transactional_db) -> None:
-    assert import_paths([FIXTURES], max_bytes=64 * 1024 * 1024).failed == 0
-
-
-@pytest.fixture
-def errors(page: Page) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: found.append(str(e)))
-    return found
 
 
 def rows(page: Page):

@@ -29,11 +29,6 @@ LOAD_IMAGES = """async () => {
 
 
 @pytest.fixture
-def imported(transactional_db) -> None:
-    assert import_paths([FIXTURES], max_bytes=MAX).failed == 0
-
-
-@pytest.fixture
 def problems(page: Page) -> list[str]:
     """Console errors, uncaught exceptions, failed requests and error responses."""
     found: list[str] = []

@@ -2,18 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from inspector.importer import import_paths
-
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-@pytest.fixture
-def imported(transactional_db) -> None:
-    report = import_paths([FIXTURES], max_bytes=64 * 1024 * 1024)
-    assert report.failed == 0
 
 
 def test_it_lists_recordings_and_downloads_the_original(live_server, page: Page, imported):

@@ -1,4 +1,5 @@
-"""`manage.py serve`: uvicorn with the app, after refusing settings unsafe beyond loopback."""
+"""`manage.py serve`: uvicorn with the app, after refusing settings unsafe beyond loopback;
+with `--watch`, the import roots' folders watched too (inspector.watching)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inspector.watcher import Watcher
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 GRACE_SECONDS = 5
@@ -85,6 +88,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="only refuse unsafe settings for --host, then exit"
         )
+        parser.add_argument(
+            "--watch",
+            action="store_true",
+            help="import what changes under the imported folders while serving (not --git roots)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host = options["host"]
@@ -102,7 +110,23 @@ class Command(BaseCommand):
         self.stdout.write(self.describe(host, port, workers))
         import uvicorn
 
-        uvicorn.run(**uvicorn_options(host, port, workers))
+        # In this process, once, however many workers: each worker would import every change.
+        watcher = self.start_watching() if options["watch"] else None
+        try:
+            uvicorn.run(**uvicorn_options(host, port, workers))
+        finally:
+            if watcher is not None:
+                watcher.stop()
+
+    def start_watching(self) -> Watcher:
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()  # a line as it happens, into a log file too
+
+        def failure(path: str, reason: str) -> None:
+            self.stderr.write(f"{path}: {reason}")  # as import_recordings says it
+
+        return Watcher(settings.INSPECTOR_MAX_BYTES, say, failure).start()
 
     def describe(self, host: str, port: int, workers: int) -> str:
         shown = f"[{host}]" if ":" in host else host
