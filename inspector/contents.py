@@ -19,8 +19,6 @@ import unicodedata
 from collections.abc import Iterable
 
 from inspector import formats, parsing
-from inspector.cassettes import CassetteError, looks_like_cassette
-from inspector.cassettes.exchanges import exchanges_of
 from inspector.models import Recording, RecordingContent
 from inspector.rows import Pending, clean
 from inspector.storing import write_rows
@@ -35,8 +33,6 @@ WORD = re.compile(r"[^\W_]+")
 # The accents NFD splits off letters (Latin, Greek, Cyrillic). Only these: stripping every
 # combining mark would strip the vowel signs of Indic scripts, changing their words.
 ACCENTS = re.compile("[\u0300-\u036f]+")
-# Where a cassette's exchange keeps its bodies until its content is written (`exchanges_in`).
-BODIES = "content_bodies"
 # A search's terms: a quoted phrase, or a word.
 TERM = re.compile(r'"([^"]*)"?|(\S+)')
 
@@ -108,33 +104,11 @@ def content_of(parsed: parsing.Recording, bodies: Iterable[bytes] = ()) -> str:
     return capped(clean("\n".join(kept)))
 
 
-def exchanges_in(data: bytes, name: str) -> tuple[str, list[parsing.Recording]] | None:
-    """`formats.exchanges_in` (the same answers, the same errors), but a cassette's exchanges
-    each keep their interaction's bodies (attribute BODIES, never stored) for their content:
-    the cassette is read once. Reading it again to write the content made importing the
-    corpus's cassettes ~80% slower (bench/text_search.py)."""
-    if name.endswith(".json"):
-        try:
-            return formats.LLAMA_STACK, [parsing.parse(data)]
-        except parsing.RecordingError:
-            if not looks_like_cassette(data, name):
-                raise
-    try:
-        cassette, exchanges = exchanges_of(data, name)
-    except CassetteError as exc:
-        if not looks_like_cassette(data, name):
-            return None  # a tree's own YAML
-        raise parsing.RecordingError(str(exc)) from exc
-    for interaction, exchange in zip(cassette.interactions, exchanges, strict=True):
-        setattr(exchange, BODIES, (interaction.request_body, interaction.response_body))
-    return formats.VCR, exchanges
-
-
 def rows_of(item: Pending, ids: list[int]) -> list[RecordingContent]:
     """The content rows of a file's exchanges, whose recordings' ids are `ids` (in order)."""
     rows = []
     for pk, parsed in zip(ids, item.exchanges, strict=True):
-        text = content_of(parsed, getattr(parsed, BODIES, ()))
+        text = content_of(parsed, getattr(parsed, formats.BODIES, ()))
         rows.append(RecordingContent(recording_id=pk, text=text, words=words_of(text)))
     return rows
 

@@ -29,7 +29,8 @@ from django.utils import timezone
 from inspector import parsing, roots, search
 from inspector.auditing import audit_root
 from inspector.batches import write_batch
-from inspector.contents import exchanges_in, write_contents  # formats' reader, + bodies
+from inspector.contents import write_contents
+from inspector.formats import exchanges_in
 from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
 from inspector.rows import Pending, clean, recording_fields

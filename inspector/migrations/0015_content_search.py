@@ -67,7 +67,7 @@ def drop_index(apps, schema_editor):
 def fill(apps, schema_editor):
     """Content for the recordings already there, a hundred files at a time. Uses today's
     readers (a migration's own copy would drift from what imports write)."""
-    from inspector import contents
+    from inspector import contents, formats
 
     Source = apps.get_model("inspector", "Source")
     Recording = apps.get_model("inspector", "Recording")
@@ -88,7 +88,7 @@ def fill(apps, schema_editor):
         rows = []
         for source_id, path, data in sources:
             try:
-                found = contents.exchanges_in(bytes(data), path)
+                found = formats.exchanges_in(bytes(data), path)
             except Exception:  # a file that no longer parses keeps its rows, without content
                 continue
             if found is None:
@@ -97,7 +97,7 @@ def fill(apps, schema_editor):
                 pk = ids.get((source_id, index))
                 if pk is None:
                     continue
-                text = contents.content_of(parsed, getattr(parsed, contents.BODIES, ()))
+                text = contents.content_of(parsed, getattr(parsed, formats.BODIES, ()))
                 words = contents.words_of(text)
                 rows.append(RecordingContent(recording_id=pk, text=text, words=words))
         RecordingContent.objects.bulk_create(rows, batch_size=500)
