@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -128,3 +129,25 @@ class PostgresDatabases:
     def close(self) -> None:
         self.drop(self.template)
         self.admin.close()
+
+
+def each_database(
+    db: str, pg_url: str, template: str, errors: dict[str, str], say: Callable[[str], None]
+) -> Iterator[tuple[str, SQLiteDatabases | PostgresDatabases]]:
+    """The databases a run measures (`--db sqlite|postgres|both`), each with its maker of
+    scratch databases from `template`; one that cannot be set up is said, kept in `errors`
+    and skipped, and the run goes on with the other."""
+    for vendor in ("sqlite", "postgres"):
+        if db not in (vendor, "both"):
+            continue
+        try:
+            dbs = (
+                SQLiteDatabases(template)
+                if vendor == "sqlite"
+                else PostgresDatabases(pg_url, template)
+            )
+        except SetupError as exc:
+            errors[vendor] = str(exc)
+            say(f"{vendor}: skipped: {exc}")
+            continue
+        yield vendor, dbs

@@ -201,19 +201,9 @@ def main() -> None:
         "databases": {},
         "errors": {},
     }
-    for vendor in ("sqlite", "postgres"):
-        if args.db not in (vendor, "both"):
-            continue
-        try:
-            dbs: Any = (
-                databases.SQLiteDatabases("explain_template")
-                if vendor == "sqlite"
-                else databases.PostgresDatabases(args.pg_url, "explain_template")
-            )
-        except databases.SetupError as exc:
-            out["errors"][vendor] = str(exc)
-            say(f"{vendor}: skipped: {exc}")
-            continue
+    for vendor, dbs in databases.each_database(
+        args.db, args.pg_url, "explain_template", out["errors"], say
+    ):
         url = dbs.fresh("explain")
         worker(url, "import", str(import_set.root))
         grown = worker(

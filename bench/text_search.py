@@ -234,19 +234,9 @@ def main() -> None:
         "databases": {},
         "errors": {},
     }
-    for vendor in ("sqlite", "postgres"):
-        if args.db not in (vendor, "both"):
-            continue
-        try:
-            dbs: Any = (
-                databases.SQLiteDatabases("text_template")
-                if vendor == "sqlite"
-                else databases.PostgresDatabases(args.pg_url, "text_template")
-            )
-        except databases.SetupError as exc:
-            out["errors"][vendor] = str(exc)
-            say(f"{vendor}: skipped: {exc}")
-            continue
+    for vendor, dbs in databases.each_database(
+        args.db, args.pg_url, "text_template", out["errors"], say
+    ):
         url = dbs.fresh("text")
         worker(url, "import", str(import_set.root))
         grown = worker(

@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from inspector import roots, search
-from inspector.importer import Importer, Progress, Report
+from inspector.import_report import Progress, Report
+from inspector.importer import Importer
 from inspector.models import ImportRoot
 from inspector.walking import LEGACY_INDEX, RECORDING_ENDINGS, Unreadable, text_of_path
 

@@ -17,7 +17,6 @@ import sqlite3
 import stat
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from inspector.auditing import audit_root
 from inspector.batches import write_batch
 from inspector.contents import write_contents
 from inspector.formats import exchanges_in
+from inspector.import_report import Progress, Report
 from inspector.legacy import Legacy, legacy_rows_json
 from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
 from inspector.rows import Pending, clean, recording_fields
@@ -58,27 +58,6 @@ LOOKUP_FILES = 500
 SWEEP_IDS = 1000
 
 
-@dataclass
-class Report:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    missing: int = 0
-    skipped: int = 0  # files named like cassettes that are none (a tree's own YAML)
-    failed: int = 0
-    pruned: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-
-    def line(self) -> str:
-        return (
-            f"imported {self.imported}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"missing {self.missing}, failed {self.failed}"
-        )
-
-
-Progress = Callable[[int, int], None]
-
-
 def import_paths(
     paths: list[str | Path],
     *,
@@ -95,7 +74,7 @@ def import_paths(
     for target in paths:
         target = Path(target).absolute()
         whole_tree = target.is_dir()
-        root_path = target if whole_tree else enclosing_root(target) or target.parent
+        root_path = target if whole_tree else roots.enclosing_root(target) or target.parent
         root, _ = ImportRoot.objects.update_or_create(
             path=text_of_path(str(root_path)), defaults={"name": name} if name else {}
         )
@@ -119,14 +98,6 @@ def import_paths(
     search.compact(report.imported + report.updated)
     roots.refresh()
     return report
-
-
-def enclosing_root(file: Path) -> Path | None:
-    """A single file inside an already imported folder keeps that folder's relative path."""
-    for root in ImportRoot.objects.values_list("path", flat=True).order_by("-path"):
-        if file.is_relative_to(root):
-            return Path(root)
-    return None
 
 
 class Importer:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
@@ -159,3 +160,11 @@ def scope() -> dict[str, int]:
     """The filter that keeps a lookup within the root the request named, if it named one."""
     pk = CURRENT.get()
     return {} if pk is None else {"root_id": pk}
+
+
+def enclosing_root(file: Path) -> Path | None:
+    """A single file inside an already imported folder keeps that folder's relative path."""
+    for root in ImportRoot.objects.values_list("path", flat=True).order_by("-path"):
+        if file.is_relative_to(root):
+            return Path(root)
+    return None

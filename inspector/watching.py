@@ -26,7 +26,8 @@ from django.db.models import Q
 from inspector import roots, search
 from inspector.auditing import GROUP_VERDICTS, mark_group, own_verdict, verdicts
 from inspector.formats import LEGACY, LLAMA_STACK, VCR
-from inspector.importer import SWEEP_IDS, Importer, Report
+from inspector.import_report import Report
+from inspector.importer import SWEEP_IDS, Importer
 from inspector.models import ImportFailure, ImportRoot, LegacyIndex, Recording, Source
 from inspector.rows import name_audit
 from inspector.storing import chunks

@@ -19,6 +19,7 @@ from inspector.cassettes.reading import read_cassette
 from inspector.formats import exchanges_in
 from inspector.importer import import_paths
 from inspector.models import Recording, RecordingContent
+from tests.documents import chat_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -173,32 +174,8 @@ def test_it_combines_with_facets_sorts_and_the_path_search(client, whole_corpus)
 
 def chat(prompt: str, answer: str, test: str = "t") -> dict[str, Any]:
     """A small llama-stack chat recording."""
-    return {
-        "test_id": f"tests/integration/inference/test_chat.py::test_{test}",
-        "request": {
-            "method": "POST",
-            "url": "https://api.openai.com/v1/chat/completions",
-            "headers": {},
-            "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": prompt}]},
-            "endpoint": "/v1/chat/completions",
-            "model": "gpt-4o",
-        },
-        "response": {
-            "body": {
-                "__type__": "openai.types.chat.chat_completion.ChatCompletion",
-                "__data__": {
-                    "choices": [
-                        {
-                            "finish_reason": "stop",
-                            "index": 0,
-                            "message": {"role": "assistant", "content": answer},
-                        }
-                    ],
-                },
-            },
-            "is_streaming": False,
-        },
-    }
+    test_id = f"tests/integration/inference/test_chat.py::test_{test}"
+    return chat_recording(prompt, answer, test_id=test_id)
 
 
 def write(path: Path, document: dict[str, Any]) -> Path:

@@ -26,6 +26,7 @@ from inspector.facets import data_version
 from inspector.importer import Importer, import_paths
 from inspector.models import ImportFailure, ImportRoot, Recording, Source
 from inspector.watcher import Watcher
+from tests.documents import chat_recording
 from tests.test_serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,32 +39,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def recording(prompt: str, answer: str = "Hi there", model: str = "gpt-4o") -> dict[str, Any]:
     """A small llama-stack chat recording."""
-    return {
-        "test_id": f"tests/integration/inference/test_chat.py::test_chat[{prompt}]",
-        "request": {
-            "method": "POST",
-            "url": "https://api.openai.com/v1/chat/completions",
-            "headers": {},
-            "body": {"model": model, "messages": [{"role": "user", "content": prompt}]},
-            "endpoint": "/v1/chat/completions",
-            "model": model,
-        },
-        "response": {
-            "body": {
-                "__type__": "openai.types.chat.chat_completion.ChatCompletion",
-                "__data__": {
-                    "choices": [
-                        {
-                            "finish_reason": "stop",
-                            "index": 0,
-                            "message": {"role": "assistant", "content": answer},
-                        }
-                    ],
-                },
-            },
-            "is_streaming": False,
-        },
-    }
+    test_id = f"tests/integration/inference/test_chat.py::test_chat[{prompt}]"
+    return chat_recording(prompt, answer, test_id=test_id, model=model)
 
 
 def write(path: Path, document: dict[str, Any] | bytes) -> Path:

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inspector.gitsource import GitError, import_git
-from inspector.importer import Report, import_paths
+from inspector.import_report import Report
+from inspector.importer import import_paths
 from inspector.models import ImportRoot
 from inspector.roots import valid_name
 from inspector.walking import text_of_path
